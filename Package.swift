@@ -1,0 +1,107 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Rewind",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Rewind", targets: ["Rewind"]),
+        .library(name: "RewindSQLite", targets: ["RewindSQLite"]),
+        .library(name: "RewindTesting", targets: ["RewindTesting"]),
+        .library(name: "RewindCLI", targets: ["RewindCLI"]),
+        .library(name: "RewindAgents", targets: ["RewindAgents"]),
+        .executable(name: "rewind", targets: ["rewind"]),
+        .executable(name: "rewind-bench", targets: ["rewind-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "Rewind",
+            dependencies: [
+                "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "RewindSQLite",
+            dependencies: [
+                "Rewind",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "RewindAgents",
+            dependencies: [
+                "Rewind",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RewindTesting",
+            dependencies: ["Rewind"]
+        ),
+        .target(
+            name: "RewindCLI",
+            dependencies: [
+                "Rewind",
+                "RewindSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
+        .executableTarget(
+            name: "rewind-bench",
+            dependencies: ["Rewind", "RewindSQLite"]
+        ),
+        .executableTarget(
+            name: "RewindTestWorker",
+            dependencies: ["Rewind", "RewindSQLite"],
+            path: "Tests/RewindTestWorker"
+        ),
+        .testTarget(
+            name: "RewindTests",
+            dependencies: ["Rewind", "RewindTesting"]
+        ),
+        .testTarget(
+            name: "RewindSQLiteTests",
+            dependencies: ["Rewind", "RewindSQLite", "RewindTesting", "RewindTestWorker"]
+        ),
+        .testTarget(
+            name: "RewindAgentsTests",
+            dependencies: [
+                "Rewind", "RewindAgents", "RewindTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "RewindCLITests",
+            dependencies: ["RewindCLI", "rewind"]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// One operation to record in the journal: what it is, and how to perform it live.
+///
+/// Higher layers (model calls, tool calls) describe their operations with this type and hand
+/// them to ``RunContext/perform(_:execute:)`` or ``RunContext/performConcurrently(_:execute:)``.
+public struct OperationRequest: Sendable {
+    /// The entry kind.
+    public var kind: EntryKind
+    /// The operation's name.
+    public var name: String
+    /// The input that identifies the operation (hashed for replay matching), if any.
+    public var inputHash: String?
+    /// Input to keep in the entry for people to inspect (may be smaller than what was hashed).
+    public var recordedInput: Payload?
+    /// Retry policy for live execution.
+    public var retry: RetryPolicy
+    /// Whether a *started* entry is written before the operation runs (side effects).
+    public var recordsStart: Bool
+    /// What to do on resume when the entry was left *started*.
+    public var inDoubt: InDoubtPolicy
+
+    /// Creates a request.
+    ///
+    /// - Parameters:
+    ///   - input: the operation's identifying input; its canonical SHA-256 is matched on replay.
+    ///   - recordInput: whether to keep `input` in the entry.
+    public init(
+        kind: EntryKind, name: String, input: JSONValue? = nil, recordInput: Bool = false, retry: RetryPolicy = .none,
+        recordsStart: Bool = false, inDoubt: InDoubtPolicy = .retry
+    ) {
+        self.kind = kind
+        self.name = name
+        self.inputHash = input.map(ContentHash.sha256)
+        self.recordedInput = recordInput ? input.map(Payload.init) : nil
+        self.retry = retry
+        self.recordsStart = recordsStart
+        self.inDoubt = inDoubt
+    }
+
+    var operation: NonDeterminismError.OperationDescription {
+        .init(kind: kind, name: name, inputHash: inputHash)
+    }
+}
+
+/// What a live operation produced.
+public struct LiveResult: Sendable {
+    /// The value, as JSON bytes.
+    public var payload: Payload
+    /// Tokens and cost, for model calls.
+    public var usage: Usage?
+
+    /// Creates a result.
+    public init(payload: Payload, usage: Usage? = nil) {
+        self.payload = payload
+        self.usage = usage
+    }
+}
+
+/// What a live operation knows about itself: where it is in the journal and its idempotency key.
+public struct OperationInfo: Sendable, Hashable {
+    /// The run.
+    public var runID: RunID
+    /// The operation's position.
+    public var seq: Int
+    /// The attempt, from 1.
+    public var attempt: Int
+
+    /// A key that is the same every time this operation runs, in any process: `runID/seq`.
+    ///
+    /// Hand it to services that deduplicate requests (payments, emails), so a retried
+    /// side effect happens once.
+    public var idempotencyKey: String { "\(runID)/\(seq)" }
+}
+
+/// A recorded outcome handed back to the code, with where it came from.
+public struct PerformedOperation: Sendable {
+    /// The journal entry (recorded earlier, or just written).
+    public var entry: JournalEntry
+    /// Whether the outcome was served from the journal rather than executed now.
+    public var replayed: Bool
+}

@@ -1,0 +1,397 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// How a run's journal is used when its code runs.
+public enum ExecutionMode: String, Sendable, Hashable, Codable {
+    /// Serve the recorded entries, then execute live after them (resume after a crash, a
+    /// cancel or a deploy). Every served entry must match exactly.
+    case resume
+    /// Serve every recorded outcome and execute nothing: fail if the code needs more than
+    /// the journal holds (golden traces, debugging).
+    case replay
+    /// Like ``resume`` for a fork: the shared prefix is served matching kind and name, and
+    /// input changes in it are listed instead of failing the run.
+    case fork
+}
+
+/// The only door from workflow code to the outside world.
+///
+/// Every non-deterministic operation goes through the context, which records its outcome in
+/// the run's journal before the code sees it. When a run resumes, the context serves the
+/// recorded outcomes instead of doing the operations again, so finished work is never redone.
+///
+/// ```swift
+/// let greet = Workflow<String, String>("greet") { ctx, name in
+///     let user = try await ctx.step("load-user") { try await db.user(named: name) }
+///     try await ctx.sleep(for: .seconds(5))  // durable: not slept again after a restart
+///     let id = try await ctx.uuid()
+///     return "Hello \(user.displayName), your ticket is \(id)"
+/// }
+/// ```
+public final class RunContext: Sendable {
+    /// The run being executed.
+    public let runID: RunID
+    /// The run's record as it was when execution started.
+    public let run: RunRecord
+    /// How the journal is used.
+    public let mode: ExecutionMode
+    /// A logger with the run's metadata.
+    public let logger: Logger
+
+    let store: any RunStore
+    let leaseOwner: String?
+    let configuration: Runtime.Configuration
+    private let core: Mutex<Core>
+
+    private struct Core {
+        var journal: [JournalEntry]
+        var nextSeq = 0
+        var state: JSONValue = .null
+        var committedState: JSONValue = .null
+        var stateDirty = false
+        var changesSinceSnapshot = 0
+        var cancelRequested = false
+        var pendingPatch: [StateOperation] = []
+        var prefixInputChanges: [Int] = []
+        var liveEntries = 0
+        var replayedEntries = 0
+    }
+
+    init(
+        run: RunRecord, journal: [JournalEntry], store: any RunStore, leaseOwner: String?, mode: ExecutionMode,
+        configuration: Runtime.Configuration, logger: Logger, statePatch: [StateOperation] = []
+    ) {
+        self.runID = run.id
+        self.run = run
+        self.mode = mode
+        self.store = store
+        self.leaseOwner = leaseOwner
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "rewind.run_id"] = "\(run.id)"
+        logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
+        self.logger = logger
+        var core = Core(journal: journal)
+        core.pendingPatch = statePatch
+        var since = 0
+        for entry in journal.reversed() {
+            if case .snapshot = entry.state { break }
+            if entry.state != nil { since += 1 }
+        }
+        core.changesSinceSnapshot = since
+        if journal.isEmpty { Self.applyPatch(&core) }
+        self.core = Mutex(core)
+    }
+
+    // MARK: - Introspection
+
+    /// Whether the code is being served recorded outcomes (true) or runs live (false).
+    public var isReplaying: Bool { core.withLock { $0.nextSeq < $0.journal.count } }
+
+    /// The recorded entry the next operation will be matched against, if any.
+    func peekRecorded() -> JournalEntry? {
+        core.withLock { $0.nextSeq < $0.journal.count ? $0.journal[$0.nextSeq] : nil }
+    }
+
+    /// The position the next operation will take.
+    public var nextSeq: Int { core.withLock { $0.nextSeq } }
+
+    /// The number of entries recorded by the run so far (served and new).
+    public var recordedCount: Int { core.withLock { max($0.journal.count, $0.nextSeq) } }
+
+    /// How many entries were executed live and how many served from the journal in this execution.
+    public var counts: (live: Int, replayed: Int) { core.withLock { ($0.liveEntries, $0.replayedEntries) } }
+
+    /// Positions in a fork's shared prefix whose input differs from what the code asked for now.
+    public var prefixInputChanges: [Int] { core.withLock { $0.prefixInputChanges } }
+
+    /// Information about the live operation running in the current task, if any.
+    @TaskLocal public static var currentOperation: OperationInfo?
+
+    // MARK: - State
+
+    /// The run's state: a JSON document the workflow keeps, recorded as deltas at journal
+    /// entries, inspectable at any position, and patchable when forking.
+    public var state: JSONValue { core.withLock { $0.state } }
+
+    /// Changes the state.
+    public func updateState<R: Sendable>(_ body: (inout JSONValue) throws -> R) throws -> R {
+        try core.withLock { core in
+            let result = try body(&core.state)
+            core.stateDirty = true
+            return result
+        }
+    }
+
+    /// Sets a value in the state at a path.
+    public func setState(_ value: JSONValue, at path: JSONPath) throws {
+        try updateState { try $0.set(value, at: path) }
+    }
+
+    /// Replaces the whole state with an encodable value.
+    public func setState(_ value: some Encodable) throws {
+        let json = try JSONValue(encoding: value)
+        try updateState { $0 = json }
+    }
+
+    /// The state decoded as a type, or `nil` when there is no state yet.
+    public func state<T: Decodable>(as type: T.Type) throws -> T? {
+        let value = state
+        if value.isNull { return nil }
+        do {
+            return try value.decode(as: type)
+        } catch {
+            throw RewindError(
+                .payloadDecoding,
+                "The state of run \(runID) does not decode as \(type): \(JSONValue.describe(decodingError: error)).",
+                runID: runID, underlying: error)
+        }
+    }
+
+    // MARK: - Cancellation
+
+    func requestCancellation() { core.withLock { $0.cancelRequested = true } }
+
+    /// Throws when the run was asked to stop; called by every operation.
+    public func checkCancellation() throws {
+        if core.withLock({ $0.cancelRequested }) || Task.isCancelled {
+            throw RunCancelledError(runID: runID)
+        }
+    }
+
+    // MARK: - Recording
+
+    /// Records one operation: serves it from the journal, or runs it live and commits its outcome first.
+    ///
+    /// This is the primitive under ``step(_:retry:_:)`` and the model and tool calls of
+    /// `RewindAgents`. The outcome returned is always the committed one.
+    ///
+    /// - Throws: ``NonDeterminismError`` when the journal holds another operation at this
+    ///   position; ``RunCancelledError`` when the run was asked to stop; store errors.
+    public func perform(
+        _ request: OperationRequest, execute: @escaping @Sendable (OperationInfo) async throws -> LiveResult
+    ) async throws -> PerformedOperation {
+        try checkCancellation()
+        let reservation = try reserve([request])[0]
+        return try await complete(reservation, request: request, execute: execute)
+    }
+
+    /// Records several operations that run at the same time (parallel tool calls).
+    ///
+    /// Positions are taken in the order of `requests` before any of them starts, so a replay
+    /// numbers them the same way whatever order they finish in. Each is written as *started*
+    /// first, and completed as soon as it ends.
+    public func performConcurrently(
+        _ requests: [OperationRequest],
+        execute: @escaping @Sendable (Int, OperationInfo) async throws -> LiveResult
+    ) async throws -> [PerformedOperation] {
+        try checkCancellation()
+        if requests.isEmpty { return [] }
+        let reservations = try reserve(requests)
+        let live = reservations.filter { $0.recorded == nil }
+        if !live.isEmpty {
+            let placeholders = live.map { reservation in
+                JournalEntry(
+                    runID: runID, seq: reservation.seq, kind: requests[reservation.index].kind,
+                    name: requests[reservation.index].name, inputHash: requests[reservation.index].inputHash,
+                    input: requests[reservation.index].recordedInput, outcome: .started, startedAt: Date(),
+                    state: reservation.stateChange)
+            }
+            try await store.append(placeholders, to: runID, expectedSeq: live[0].seq, leaseOwner: leaseOwner)
+        }
+        return try await withThrowingTaskGroup(of: (Int, PerformedOperation).self) { group in
+            for reservation in reservations {
+                var reservation = reservation
+                if let recorded = reservation.recorded, recorded.outcome != .started {
+                    let served = PerformedOperation(entry: recorded, replayed: true)
+                    core.withLock { $0.replayedEntries += 1 }
+                    configuration.observer?(recorded, true)
+                    group.addTask { (reservation.index, served) }
+                    continue
+                }
+                if reservation.recorded == nil {
+                    // The placeholder written above is now the recorded entry to complete.
+                    reservation.recorded = JournalEntry(
+                        runID: runID, seq: reservation.seq, kind: requests[reservation.index].kind,
+                        name: requests[reservation.index].name, outcome: .started, state: reservation.stateChange)
+                    reservation.placeholderWritten = true
+                }
+                let index = reservation.index
+                group.addTask {
+                    (index, try await self.complete(reservation, request: requests[index]) { try await execute(index, $0) })
+                }
+            }
+            var results = [PerformedOperation?](repeating: nil, count: requests.count)
+            for try await (index, result) in group { results[index] = result }
+            return results.map { $0! }
+        }
+    }
+
+    struct Reservation: Sendable {
+        var index: Int
+        var seq: Int
+        var recorded: JournalEntry?
+        var stateChange: StateChange?
+        var placeholderWritten = false
+    }
+
+    private func reserve(_ requests: [OperationRequest]) throws -> [Reservation] {
+        try core.withLock { core in
+            let start = core.nextSeq
+            var reservations: [Reservation] = []
+            for (index, request) in requests.enumerated() {
+                let seq = start + index
+                if seq < core.journal.count {
+                    let recorded = core.journal[seq]
+                    if let problem = matchProblem(recorded: recorded, request: request, core: &core) {
+                        core.nextSeq = start
+                        throw problem
+                    }
+                    reservations.append(Reservation(index: index, seq: seq, recorded: recorded))
+                } else {
+                    if mode == .replay {
+                        core.nextSeq = start
+                        throw RewindError(
+                            .replayExhausted,
+                            "Strict replay of run \(runID): the code asked for \(request.operation) at seq \(seq), but the recorded run ends at seq \(core.journal.count - 1). The code does more than the recording; re-record the run or fix the code.",
+                            runID: runID, seq: seq)
+                    }
+                    // Only the first live entry carries the change; the state cannot change within a batch.
+                    reservations.append(Reservation(index: index, seq: seq, recorded: nil, stateChange: stateChange(&core)))
+                }
+            }
+            core.nextSeq = start + requests.count
+            if start < core.journal.count, core.nextSeq >= core.journal.count {
+                // The last recorded entry is being served: everything after is live.
+                core.committedState = core.state
+                core.stateDirty = false
+                Self.applyPatch(&core)
+            } else if core.nextSeq <= core.journal.count {
+                core.committedState = core.state
+                core.stateDirty = false
+            }
+            return reservations
+        }
+    }
+
+    private static func applyPatch(_ core: inout Core) {
+        guard !core.pendingPatch.isEmpty else { return }
+        for operation in core.pendingPatch { try? operation.apply(to: &core.state) }
+        core.pendingPatch = []
+        core.stateDirty = true
+    }
+
+    private func matchProblem(recorded: JournalEntry, request: OperationRequest, core: inout Core) -> (any Error)? {
+        let lenient = mode == .fork && recorded.seq < (run.forkSeq ?? 0)
+        if recorded.kind == request.kind, recorded.name == request.name {
+            if recorded.inputHash == request.inputHash { return nil }
+            if lenient {
+                core.prefixInputChanges.append(recorded.seq)
+                return nil
+            }
+        }
+        return NonDeterminismError(
+            runID: runID, seq: recorded.seq, recorded: recorded.operation, requested: request.operation)
+    }
+
+    private func stateChange(_ core: inout Core) -> StateChange? {
+        guard core.stateDirty else { return nil }
+        core.stateDirty = false
+        guard core.state != core.committedState else { return nil }
+        defer { core.committedState = core.state }
+        core.changesSinceSnapshot += 1
+        if core.committedState.isNull || core.changesSinceSnapshot >= configuration.stateSnapshotInterval {
+            core.changesSinceSnapshot = 0
+            return .snapshot(core.state)
+        }
+        return .delta(JSONValue.difference(from: core.committedState, to: core.state))
+    }
+
+    private func complete(
+        _ reservation: Reservation, request: OperationRequest,
+        execute: @escaping @Sendable (OperationInfo) async throws -> LiveResult
+    ) async throws -> PerformedOperation {
+        var inDoubt = false
+        if let recorded = reservation.recorded {
+            if recorded.outcome != .started {
+                core.withLock { $0.replayedEntries += 1 }
+                configuration.observer?(recorded, true)
+                return PerformedOperation(entry: recorded, replayed: true)
+            }
+            if !reservation.placeholderWritten {
+                inDoubt = true
+                if request.recordsStart, request.inDoubt == .stop {
+                    throw RewindError(
+                        .inDoubt,
+                        "Run \(runID) stopped at seq \(recorded.seq): \(request.kind) \"\(request.name)\" started earlier but its result was not recorded (the process ended during it). It may or may not have taken effect. Check its effect (idempotency key \(runID)/\(recorded.seq)), then resume the run to retry it.",
+                        runID: runID, seq: recorded.seq)
+                }
+                if mode == .replay {
+                    throw RewindError(
+                        .replayExhausted,
+                        "Strict replay of run \(runID): the entry at seq \(recorded.seq) (\(request.kind) \"\(request.name)\") has no recorded result.",
+                        runID: runID, seq: recorded.seq)
+                }
+            }
+        }
+        let started = Date()
+        let startedEntry = reservation.recorded.map { $0.outcome == .started } ?? false
+        var state = reservation.stateChange ?? reservation.recorded?.state
+        if request.recordsStart, !startedEntry {
+            let entry = JournalEntry(
+                runID: runID, seq: reservation.seq, kind: request.kind, name: request.name,
+                inputHash: request.inputHash, input: request.recordedInput, outcome: .started, startedAt: started,
+                state: state)
+            try await store.append([entry], to: runID, expectedSeq: reservation.seq, leaseOwner: leaseOwner)
+        }
+        let (outcome, usage, attempts) = try await executeLive(request, seq: reservation.seq, execute: execute)
+        if inDoubt { logger.notice("Re-executed in-doubt entry", metadata: ["rewind.seq": "\(reservation.seq)"]) }
+        if state == nil, let recorded = reservation.recorded { state = recorded.state }
+        let entry = JournalEntry(
+            runID: runID, seq: reservation.seq, kind: request.kind, name: request.name, inputHash: request.inputHash,
+            input: request.recordedInput, outcome: outcome, startedAt: started,
+            duration: Date().timeIntervalSince(started), attempts: attempts, usage: usage, state: state)
+        if request.recordsStart || startedEntry {
+            try await store.completeStarted(entry, leaseOwner: leaseOwner)
+        } else {
+            try await store.append([entry], to: runID, expectedSeq: reservation.seq, leaseOwner: leaseOwner)
+        }
+        core.withLock { $0.liveEntries += 1 }
+        configuration.observer?(entry, false)
+        return PerformedOperation(entry: entry, replayed: false)
+    }
+
+    private func executeLive(
+        _ request: OperationRequest, seq: Int, execute: @escaping @Sendable (OperationInfo) async throws -> LiveResult
+    ) async throws -> (Outcome, Usage?, Int) {
+        var attempt = 1
+        while true {
+            let info = OperationInfo(runID: runID, seq: seq, attempt: attempt)
+            do {
+                let result = try await RunContext.$currentOperation.withValue(info) { try await execute(info) }
+                return (.value(result.payload), result.usage, attempt)
+            } catch {
+                if error is CancellationError || error is RunCancelledError || Task.isCancelled { throw error }
+                if attempt >= request.retry.maxAttempts {
+                    return (.error(RecordedError(error)), nil, attempt)
+                }
+                logger.debug(
+                    "Attempt failed; retrying",
+                    metadata: ["rewind.seq": "\(seq)", "rewind.attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(request.retry.backoff(afterAttempt: attempt)))
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// The run was asked to stop; it stopped at a journaled point and can be resumed.
+public struct RunCancelledError: Error, Sendable, CustomStringConvertible {
+    /// The run that stopped.
+    public var runID: RunID
+
+    public var description: String {
+        "Run \(runID) was cancelled at a journaled point. Resume it with `rewind resume \(runID)`."
+    }
+}

@@ -1,0 +1,365 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Starts, resumes, recovers and cancels runs of registered workflows on a store.
+///
+/// ```swift
+/// let runtime = Runtime(store: try SQLiteStore(path: ".rewind/rewind.sqlite"))
+/// runtime.register(greet)
+/// let handle = try await runtime.start(greet, input: "Ada", id: "greet-ada")
+/// print(try await handle.result())
+/// ```
+///
+/// Starting is idempotent by run id; a completed run asked to run again returns its
+/// recorded output without executing anything.
+public final class Runtime: Sendable {
+    /// Settings of a runtime.
+    public struct Configuration: Sendable {
+        /// How long a lease lasts without a heartbeat, in seconds.
+        public var leaseDuration: Double = 15
+        /// A full state snapshot is written after this many state deltas.
+        public var stateSnapshotInterval: Int = 64
+        /// The clock (injectable for tests).
+        public var clock: @Sendable () -> Date = { Date() }
+        /// Called for every entry served or written: `(entry, replayed)`. Used for live progress output.
+        public var observer: (@Sendable (JournalEntry, Bool) -> Void)?
+        /// The id of this process as a lease owner.
+        public var owner: String = LeaseOwner.make()
+
+        /// The default configuration.
+        public init() {}
+    }
+
+    /// The store runs are kept in.
+    public let store: any RunStore
+    /// The runtime's settings.
+    public let configuration: Configuration
+    let logger: Logger
+
+    private struct Registry {
+        var workflows: [String: AnyWorkflow] = [:]
+        var active: [RunID: ActiveRun] = [:]
+    }
+
+    private struct ActiveRun {
+        var task: Task<RunRecord, any Error>
+        var context: RunContext?
+    }
+
+    private let registry = Mutex(Registry())
+
+    /// Creates a runtime.
+    ///
+    /// - Parameters:
+    ///   - store: where runs are kept.
+    ///   - configuration: leases, snapshots, clock, progress observer.
+    ///   - logger: where the runtime logs; silent by default.
+    public init(
+        store: any RunStore, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "rewind", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: - Registration
+
+    /// Registers a workflow under its name (replacing one registered before).
+    public func register<Input, Output>(_ workflow: Workflow<Input, Output>) {
+        register(workflow.erased)
+    }
+
+    /// Registers a type-erased workflow.
+    public func register(_ workflow: AnyWorkflow) {
+        registry.withLock { $0.workflows[workflow.name] = workflow }
+    }
+
+    /// The names of the registered workflows.
+    public var workflowNames: [String] { registry.withLock { $0.workflows.keys.sorted() } }
+
+    func workflow(named name: String) throws -> AnyWorkflow {
+        guard let workflow = registry.withLock({ $0.workflows[name] }) else {
+            let known = workflowNames
+            throw RewindError(
+                .workflowNotRegistered,
+                "No workflow named \"\(name)\" is registered in this program\(known.isEmpty ? "" : " (registered: \(known.joined(separator: ", ")))"). Register it with `runtime.register(…)` before starting or resuming its runs."
+            )
+        }
+        return workflow
+    }
+
+    // MARK: - Starting
+
+    /// Starts a run of a workflow, or returns the existing run with this id.
+    ///
+    /// The run record is written before this returns; execution continues in the background.
+    /// - Throws: ``RewindError/Code/runExists`` when the id belongs to a run of another workflow.
+    @discardableResult
+    public func start<Input, Output>(
+        _ workflow: Workflow<Input, Output>, input: Input, id: RunID? = nil, metadata: [String: String] = [:]
+    ) async throws -> RunHandle<Output> {
+        register(workflow)
+        let record = try await start(
+            workflowNamed: workflow.name, input: JSONValue(encoding: input), id: id, metadata: metadata)
+        return RunHandle(id: record.id, runtime: self)
+    }
+
+    /// Starts a run and waits for its output.
+    public func run<Input, Output>(
+        _ workflow: Workflow<Input, Output>, input: Input, id: RunID? = nil, metadata: [String: String] = [:]
+    ) async throws -> Output {
+        try await start(workflow, input: input, id: id, metadata: metadata).result()
+    }
+
+    /// Starts a run of a registered workflow by name with a JSON input, or returns the existing run.
+    @discardableResult
+    public func start(
+        workflowNamed name: String, input: JSONValue, id: RunID? = nil, metadata: [String: String] = [:]
+    ) async throws -> RunRecord {
+        let workflow = try workflow(named: name)
+        let now = configuration.clock()
+        let record = RunRecord(
+            id: id ?? RunID.generate(at: now), workflow: name, workflowVersion: workflow.version, input: input,
+            createdAt: now, metadata: metadata)
+        let (stored, created) = try await store.createRun(record)
+        if stored.workflow != name {
+            throw RewindError(
+                .runExists,
+                "Run \(stored.id) already exists and belongs to workflow \"\(stored.workflow)\", not \"\(name)\". Choose another run id.",
+                runID: stored.id)
+        }
+        if created || stored.status == .pending {
+            launch(stored.id, mode: .resume)
+        }
+        return stored
+    }
+
+    // MARK: - Results
+
+    /// The output of a run: waits for it if it runs in this runtime.
+    ///
+    /// - Throws: ``RewindError`` `runFailed` (with the recorded error), `runCancelled`, or
+    ///   `runNotFinished` when the run is not finished and not running here; `payloadDecoding`
+    ///   when the output does not decode as `Output`.
+    public func result<Output: Decodable>(of id: RunID, as type: Output.Type = Output.self) async throws -> Output {
+        let record: RunRecord
+        if let task = registry.withLock({ $0.active[id]?.task }) {
+            record = try await task.value
+        } else {
+            record = try await store.requireRun(id)
+        }
+        return try Self.output(of: record, as: type)
+    }
+
+    static func output<Output: Decodable>(of record: RunRecord, as type: Output.Type) throws -> Output {
+        switch record.status {
+        case .completed:
+            do {
+                return try (record.output ?? .null).decode(as: type)
+            } catch {
+                throw RewindError(
+                    .payloadDecoding,
+                    "The output of run \(record.id) does not decode as \(type): \(JSONValue.describe(decodingError: error)).",
+                    runID: record.id, underlying: error)
+            }
+        case .failed:
+            throw RewindError(
+                .runFailed, "Run \(record.id) failed: \(record.error?.message ?? "unknown error")", runID: record.id,
+                underlying: record.error)
+        case .cancelled:
+            throw RewindError(
+                .runCancelled, "Run \(record.id) was cancelled. Resume it with `rewind resume \(record.id)`.",
+                runID: record.id)
+        case .pending, .running, .suspended:
+            throw RewindError(
+                .runNotFinished,
+                "Run \(record.id) is \(record.status) and not executing in this process. Resume it with `rewind resume \(record.id)`.",
+                runID: record.id)
+        }
+    }
+
+    // MARK: - Resuming
+
+    /// Executes a run from its journal until it finishes: finished work is served from the
+    /// journal, the rest runs live. A completed run returns at once without executing anything.
+    ///
+    /// - Returns: the run's record when the execution ended (completed, failed, cancelled, suspended).
+    @discardableResult
+    public func resume(_ id: RunID) async throws -> RunRecord {
+        let existing = try await store.requireRun(id)
+        if existing.status == .completed { return existing }
+        return try await launch(id, mode: existing.parentRunID != nil ? .fork : .resume).value
+    }
+
+    /// Resumes every run that a dead process left `running` (its lease expired, or its owner
+    /// process on this host is gone) and every `pending` run nobody executes.
+    ///
+    /// - Returns: the records of the recovered runs when their executions ended.
+    @discardableResult
+    public func recover() async throws -> [RunRecord] {
+        let now = configuration.clock()
+        var candidates: [RunRecord] = []
+        var page = RunQuery(statuses: [.running, .pending], limit: 500)
+        while true {
+            let runs = try await store.listRuns(page)
+            candidates += runs.filter { run in
+                guard let lease = run.lease else { return true }
+                return lease.expiresAt <= now || LeaseOwner.isDeadLocalProcess(lease.owner)
+            }
+            guard runs.count == page.limit, let last = runs.last else { break }
+            page.before = last.id
+        }
+        let active = registry.withLock { Set($0.active.keys) }
+        let tasks = candidates.filter { !active.contains($0.id) }.map { launch($0.id, mode: $0.parentRunID != nil ? .fork : .resume) }
+        var recovered: [RunRecord] = []
+        for task in tasks {
+            do {
+                recovered.append(try await task.value)
+            } catch {
+                logger.warning("Could not recover a run", metadata: ["error": "\(error)"])
+            }
+        }
+        return recovered
+    }
+
+    /// Asks a run to stop at its next journaled point. It is marked `cancelled` and can be resumed later.
+    public func cancel(_ id: RunID) async throws {
+        try await store.requestCancellation(id)
+        registry.withLock { $0.active[id]?.context?.requestCancellation() }
+    }
+
+    /// Waits for every run executing in this runtime to reach its end or a journaled stop.
+    public func waitForActiveRuns() async {
+        let tasks = registry.withLock { $0.active.values.map(\.task) }
+        for task in tasks { _ = try? await task.value }
+    }
+
+    // MARK: - Strict replay
+
+    /// Replays a run strictly: serves every recorded outcome, executes nothing, writes nothing.
+    ///
+    /// - Returns: the output the code computes from the recording.
+    /// - Throws: ``NonDeterminismError`` at the first difference; ``RewindError/Code/replayExhausted``
+    ///   when the code asks for more than the recording holds.
+    public func replay(_ id: RunID) async throws -> JSONValue {
+        let run = try await store.requireRun(id)
+        let journal = try await store.journal(of: id)
+        let workflow = try workflow(named: run.workflow)
+        let context = RunContext(
+            run: run, journal: journal, store: store, leaseOwner: nil, mode: .replay, configuration: configuration,
+            logger: logger)
+        let output = try await workflow.execute(context, run.input)
+        let served = context.nextSeq
+        if served < journal.count {
+            throw NonDeterminismError(
+                runID: id, seq: served, recorded: journal[served].operation, requested: nil)
+        }
+        return output
+    }
+
+    // MARK: - Execution
+
+    @discardableResult
+    private func launch(_ id: RunID, mode: ExecutionMode) -> Task<RunRecord, any Error> {
+        registry.withLock { contents in
+            if let existing = contents.active[id] { return existing.task }
+            let task = Task { [self] in
+                defer { _ = registry.withLock { $0.active.removeValue(forKey: id) } }
+                return try await execute(id, mode: mode)
+            }
+            contents.active[id] = ActiveRun(task: task, context: nil)
+            return task
+        }
+    }
+
+    private func execute(_ id: RunID, mode: ExecutionMode) async throws -> RunRecord {
+        var run = try await store.requireRun(id)
+        if run.status == .completed { return run }
+        let workflow = try workflow(named: run.workflow)
+        let owner = configuration.owner
+        run = try await acquire(id)
+        var logger = self.logger
+        logger[metadataKey: "rewind.run_id"] = "\(id)"
+        let journal = try await store.journal(of: id)
+        let patch = try Self.statePatch(of: run)
+        let context = RunContext(
+            run: run, journal: journal, store: store, leaseOwner: owner, mode: mode, configuration: configuration,
+            logger: logger, statePatch: patch)
+        registry.withLock { $0.active[id]?.context = context }
+        logger.debug("Executing run", metadata: ["rewind.journal_length": "\(journal.count)"])
+
+        let heartbeat = Task { [store, configuration] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(configuration.leaseDuration / 3))
+                if Task.isCancelled { return }
+                let lease = Lease(owner: owner, expiresAt: configuration.clock() + configuration.leaseDuration)
+                do {
+                    if try await store.renewLease(id, lease: lease) { context.requestCancellation() }
+                } catch {
+                    context.requestCancellation()
+                    return
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
+
+        let completion: RunCompletion
+        do {
+            let output = try await workflow.execute(context, run.input)
+            completion = .completed(output)
+        } catch is RunCancelledError {
+            completion = .cancelled
+        } catch is CancellationError {
+            completion = .cancelled
+        } catch let error as NonDeterminismError {
+            logger.error("Run diverged from its journal", metadata: ["error": "\(error)"])
+            completion = .failed(RecordedError(type: "NonDeterminismError", message: error.description))
+        } catch let error as RewindError where error.code == .leaseLost || error.code == .conflict {
+            logger.warning("Lost the run to another process", metadata: ["error": "\(error)"])
+            throw error
+        } catch let error as RewindError where error.code == .inDoubt {
+            completion = .suspended
+            logger.warning("Run stopped at an in-doubt side effect", metadata: ["error": "\(error)"])
+            try await store.finish(id, owner: owner, completion: completion, now: configuration.clock())
+            throw error
+        } catch {
+            completion = .failed(RecordedError(error))
+        }
+        try await store.finish(id, owner: owner, completion: completion, now: configuration.clock())
+        return try await store.requireRun(id)
+    }
+
+    private func acquire(_ id: RunID) async throws -> RunRecord {
+        let now = configuration.clock()
+        let lease = Lease(owner: configuration.owner, expiresAt: now + configuration.leaseDuration)
+        do {
+            return try await store.acquire(id, lease: lease, now: now, force: false)
+        } catch let error as RewindError where error.code == .runLocked {
+            guard let held = try await store.run(id)?.lease, LeaseOwner.isDeadLocalProcess(held.owner) else {
+                throw error
+            }
+            logger.notice("Taking over a run whose process is gone", metadata: ["rewind.previous_owner": "\(held.owner)"])
+            return try await store.acquire(id, lease: lease, now: now, force: true)
+        }
+    }
+
+    static func statePatch(of run: RunRecord) throws -> [StateOperation] {
+        guard let operations = run.forkChanges?["state"]?.arrayValue else { return [] }
+        return try operations.map(StateOperation.init(json:))
+    }
+}
+
+/// A handle on a started run.
+public struct RunHandle<Output: Codable & Sendable>: Sendable {
+    /// The run's id.
+    public let id: RunID
+    let runtime: Runtime
+
+    /// Waits for the run's output.
+    public func result() async throws -> Output { try await runtime.result(of: id, as: Output.self) }
+
+    /// The run's current record.
+    public func record() async throws -> RunRecord { try await runtime.store.requireRun(id) }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// Where runs, their journals and their payloads are kept.
+///
+/// One protocol, several stores: ``InMemoryStore`` for tests, `SQLiteStore` (one file, the
+/// embedded default) and `PostgresStore` (many workers). Every store passes the same
+/// conformance suite in `RewindTesting`.
+///
+/// A store enforces the two rules the runtime relies on: a journal position is written at
+/// most once (appends name the position they expect to write, and fail with
+/// ``RewindError/Code/conflict`` otherwise), and only the holder of a run's lease appends to it
+/// (``RewindError/Code/leaseLost`` otherwise).
+public protocol RunStore: Sendable {
+    /// Creates a run unless a run with its id exists; returns the stored run and whether it was created.
+    func createRun(_ run: RunRecord) async throws -> (record: RunRecord, created: Bool)
+
+    /// The run with this id, or `nil`.
+    func run(_ id: RunID) async throws -> RunRecord?
+
+    /// Runs matching a query, newest first.
+    func listRuns(_ query: RunQuery) async throws -> [RunRecord]
+
+    /// Takes a run for execution under a lease: it becomes `running` and its cancel request is cleared.
+    ///
+    /// - Parameters:
+    ///   - force: take the run even if another owner's lease has not expired (its owner is known to be dead).
+    /// - Throws: ``RewindError/Code/runNotFound``; ``RewindError/Code/runLocked`` when another
+    ///   owner holds a lease that expires after `now` and `force` is false.
+    func acquire(_ id: RunID, lease: Lease, now: Date, force: Bool) async throws -> RunRecord
+
+    /// Extends a lease; returns whether a cancellation was requested for the run.
+    ///
+    /// - Throws: ``RewindError/Code/leaseLost`` when the lease has another owner now.
+    func renewLease(_ id: RunID, lease: Lease) async throws -> Bool
+
+    /// Ends an execution: sets the final status and output or error, and drops the lease.
+    ///
+    /// - Throws: ``RewindError/Code/leaseLost`` when `owner` does not hold the lease.
+    func finish(_ id: RunID, owner: String, completion: RunCompletion, now: Date) async throws
+
+    /// Appends entries at the end of a run's journal.
+    ///
+    /// `entries` must be numbered from `expectedSeq` on, densely.
+    /// - Throws: ``RewindError/Code/conflict`` when the journal does not end at `expectedSeq`
+    ///   (another writer appended first); ``RewindError/Code/leaseLost`` when `leaseOwner` is
+    ///   given and does not hold the lease. Nothing is written when it throws.
+    func append(_ entries: [JournalEntry], to id: RunID, expectedSeq: Int, leaseOwner: String?) async throws
+
+    /// Replaces an entry recorded as *started* with its final outcome.
+    ///
+    /// - Throws: ``RewindError/Code/conflict`` when the entry at that position is not *started*.
+    func completeStarted(_ entry: JournalEntry, leaseOwner: String?) async throws
+
+    /// The entries written for this run itself (not a fork's shared prefix), with `seq` in `range`.
+    func ownEntries(of id: RunID, in range: Range<Int>) async throws -> [JournalEntry]
+
+    /// Asks a running run to stop at its next journaled point.
+    func requestCancellation(_ id: RunID) async throws
+}
+
+extension RunStore {
+    /// The run with this id.
+    ///
+    /// - Throws: ``RewindError/Code/runNotFound`` with a message that says how to list runs.
+    public func requireRun(_ id: RunID) async throws -> RunRecord {
+        guard let run = try await run(id) else { throw RewindError.runNotFound(id) }
+        return run
+    }
+
+    /// A run's whole journal: the shared prefix of the runs it was forked from, then its own entries.
+    public func journal(of id: RunID, upTo end: Int = .max) async throws -> [JournalEntry] {
+        let run = try await requireRun(id)
+        var entries: [JournalEntry] = []
+        if let parent = run.parentRunID, let forkSeq = run.forkSeq, forkSeq > 0 {
+            entries = try await journal(of: parent, upTo: min(forkSeq, end))
+        }
+        let start = run.forkSeq ?? 0
+        if end > start {
+            let own = try await ownEntries(of: id, in: start..<end)
+            entries.append(contentsOf: own)
+        }
+        return entries
+    }
+}
+
+extension RewindError {
+    /// No run has this id.
+    public static func runNotFound(_ id: RunID) -> RewindError {
+        RewindError(
+            .runNotFound, "No run with id \"\(id)\" in this store. List the runs with `rewind runs`.", runID: id)
+    }
+}
