@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Rewind
+
+/// `rewind runs`: the runs in the store, newest first.
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "List the runs in the store, newest first.",
+        discussion: "Columns: id, workflow, status, steps (journal entries), started, duration.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Only runs with this status: \(RunStatus.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.",
+            valueName: "status"))
+    var status: [RunStatus] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only runs of this workflow.", valueName: "name"))
+    var workflow: String?
+
+    @Option(name: .long, help: "The most runs to list.")
+    var limit = 50
+
+    @Flag(name: .long, help: "Print the runs as a JSON array.")
+    var json = false
+
+    func validate() throws {
+        guard limit > 0 else { throw ValidationError("--limit must be at least 1.") }
+    }
+
+    func run() async throws {
+        try await withErrorReporting(verbose: options.verbose) {
+            let location = try options.location
+            let store = try location.openExisting()
+            let runs = try await store.listRuns(
+                RunQuery(statuses: Set(status), workflow: workflow, limit: limit))
+            if json {
+                Console.out(try jsonText(runs.map(RunJSON.init)))
+                return
+            }
+            if runs.isEmpty {
+                let filtered = !status.isEmpty || workflow != nil
+                Console.out(filtered ? "No runs match these filters in \(location)." : "No runs in \(location) yet.")
+                return
+            }
+            var table = TextTable([
+                ("ID", .left), ("WORKFLOW", .left), ("STATUS", .left), ("STEPS", .right), ("STARTED", .left),
+                ("DURATION", .right),
+            ])
+            for run in runs {
+                table.append([
+                    run.id.rawValue, run.workflow, run.status.rawValue, "\(run.journalLength)",
+                    Format.date(run.createdAt), Format.duration(run.elapsed),
+                ])
+            }
+            for line in table.lines { Console.out(line) }
+        }
+    }
+}
+
+extension RunStatus: ExpressibleByArgument {}
