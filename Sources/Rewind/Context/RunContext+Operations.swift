@@ -146,7 +146,8 @@ extension RunContext {
     public func patched(_ changeID: String) async throws -> Bool {
         try checkCancellation()
         if let recorded = peekRecorded(), recorded.kind != .patch || recorded.name != changeID { return false }
-        _ = try await perform(OperationRequest(kind: .patch, name: changeID)) { _ in LiveResult(payload: Payload(.null)) }
+        _ = try await perform(OperationRequest(kind: .patch, name: changeID)) { _ in LiveResult(payload: Payload(.null))
+        }
         return true
     }
 }

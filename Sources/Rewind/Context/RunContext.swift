@@ -219,7 +219,10 @@ public final class RunContext: Sendable {
                 }
                 let index = reservation.index
                 group.addTask {
-                    (index, try await self.complete(reservation, request: requests[index]) { try await execute(index, $0) })
+                    (
+                        index,
+                        try await self.complete(reservation, request: requests[index]) { try await execute(index, $0) }
+                    )
                 }
             }
             var results = [PerformedOperation?](repeating: nil, count: requests.count)
@@ -258,7 +261,8 @@ public final class RunContext: Sendable {
                             runID: runID, seq: seq)
                     }
                     // Only the first live entry carries the change; the state cannot change within a batch.
-                    reservations.append(Reservation(index: index, seq: seq, recorded: nil, stateChange: stateChange(&core)))
+                    reservations.append(
+                        Reservation(index: index, seq: seq, recorded: nil, stateChange: stateChange(&core)))
                 }
             }
             core.nextSeq = start + requests.count

@@ -18,7 +18,8 @@ public struct RewindError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case invalidJSON, corruptPayload, runNotFound, runExists, workflowNotRegistered, workflowMismatch
             case payloadDecoding, conflict, leaseLost, runLocked, storeCorrupt, storeLocked, notARewindStore
-            case newerSchema, invalidArgument, runNotFinished, runFailed, runCancelled, storeFailure, replayExhausted, inDoubt
+            case newerSchema, invalidArgument, runNotFinished, runFailed, runCancelled, storeFailure, replayExhausted,
+                inDoubt
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }

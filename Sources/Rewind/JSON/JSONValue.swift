@@ -227,7 +227,9 @@ extension JSONValue {
             case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
             case 0x00..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                bytes.append(contentsOf: [
+                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
+                ])
             default: bytes.append(byte)
             }
         }
@@ -271,7 +273,8 @@ extension JSONValue {
             return path.isEmpty ? "at the top level" : "at \(path)"
         }
         switch error {
-        case .typeMismatch(let type, let context): return "expected \(type) \(path(context)): \(context.debugDescription)"
+        case .typeMismatch(let type, let context):
+            return "expected \(type) \(path(context)): \(context.debugDescription)"
         case .valueNotFound(let type, let context): return "missing \(type) \(path(context))"
         case .keyNotFound(let key, let context): return "missing key \"\(key.stringValue)\" \(path(context))"
         case .dataCorrupted(let context): return "\(context.debugDescription) \(path(context))"

@@ -20,7 +20,8 @@ enum LeaseOwner {
     /// Whether the owner is a process on this host that no longer exists.
     static func isDeadLocalProcess(_ owner: String) -> Bool {
         let parts = owner.split(separator: ":")
-        guard parts.count >= 3, String(parts[parts.count - 3]) == hostName || parts.dropLast(2).joined(separator: ":") == hostName,
+        guard parts.count >= 3,
+            String(parts[parts.count - 3]) == hostName || parts.dropLast(2).joined(separator: ":") == hostName,
             let pid = Int32(parts[parts.count - 2]), pid > 0
         else { return false }
         if pid == ProcessInfo.processInfo.processIdentifier { return false }

@@ -22,7 +22,9 @@ public final class Runtime: Sendable {
         public var stateSnapshotInterval: Int = 64
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date = { Date() }
-        /// Called for every entry served or written: `(entry, replayed)`. Used for live progress output.
+        /// Called for every entry served or written, with whether it was served from the journal.
+        ///
+        /// Used for live progress output.
         public var observer: (@Sendable (JournalEntry, Bool) -> Void)?
         /// The id of this process as a lease owner.
         public var owner: String = LeaseOwner.make()
@@ -182,8 +184,10 @@ public final class Runtime: Sendable {
 
     // MARK: - Resuming
 
-    /// Executes a run from its journal until it finishes: finished work is served from the
-    /// journal, the rest runs live. A completed run returns at once without executing anything.
+    /// Executes a run from its journal until it finishes.
+    ///
+    /// Finished work is served from the journal, the rest runs live. A completed run returns
+    /// at once without executing anything.
     ///
     /// - Returns: the run's record when the execution ended (completed, failed, cancelled, suspended).
     @discardableResult
@@ -212,7 +216,9 @@ public final class Runtime: Sendable {
             page.before = last.id
         }
         let active = registry.withLock { Set($0.active.keys) }
-        let tasks = candidates.filter { !active.contains($0.id) }.map { launch($0.id, mode: $0.parentRunID != nil ? .fork : .resume) }
+        let tasks = candidates.filter { !active.contains($0.id) }.map {
+            launch($0.id, mode: $0.parentRunID != nil ? .fork : .resume)
+        }
         var recovered: [RunRecord] = []
         for task in tasks {
             do {
@@ -224,7 +230,9 @@ public final class Runtime: Sendable {
         return recovered
     }
 
-    /// Asks a run to stop at its next journaled point. It is marked `cancelled` and can be resumed later.
+    /// Asks a run to stop at its next journaled point.
+    ///
+    /// The run is marked `cancelled` and can be resumed later.
     public func cancel(_ id: RunID) async throws {
         try await store.requestCancellation(id)
         registry.withLock { $0.active[id]?.context?.requestCancellation() }
@@ -340,7 +348,8 @@ public final class Runtime: Sendable {
             guard let held = try await store.run(id)?.lease, LeaseOwner.isDeadLocalProcess(held.owner) else {
                 throw error
             }
-            logger.notice("Taking over a run whose process is gone", metadata: ["rewind.previous_owner": "\(held.owner)"])
+            logger.notice(
+                "Taking over a run whose process is gone", metadata: ["rewind.previous_owner": "\(held.owner)"])
             return try await store.acquire(id, lease: lease, now: now, force: true)
         }
     }

@@ -56,7 +56,9 @@ extension JSONValue {
         return current
     }
 
-    /// Sets the value at a path. Missing objects along the way are created; the last component
+    /// Sets the value at a path.
+    ///
+    /// Missing objects along the way are created; the last component
     /// of an array path may be the array's count (or `-`) to append.
     ///
     /// - Throws: ``RewindError`` `invalidArgument` naming the path when it crosses a value

@@ -91,7 +91,9 @@ public enum StateOperation: Sendable, Hashable {
 extension JSONValue {
     /// The edits that turn `old` into `new`: appends for arrays that grew at the end, and
     /// per-key edits for objects, so a growing conversation records only its new messages.
-    public static func difference(from old: JSONValue, to new: JSONValue, at path: JSONPath = .root)
+    public static func difference(
+        from old: JSONValue, to new: JSONValue, at path: JSONPath = .root
+    )
         -> [StateOperation]
     {
         if old == new { return [] }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: system packages, formatting check, build without warnings, all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+
+echo "== swift format lint" >&2
+swift format lint --strict --recursive --configuration .swift-format Package.swift Sources Tests Examples 2>&1 | tee /tmp/rewind-format.log
+if [ -s /tmp/rewind-format.log ]; then
+    echo "swift format found problems (run: swift format --in-place --recursive Sources Tests Examples)" >&2
+    exit 1
+fi
+
+echo "== build (no warnings allowed in the project's own code)" >&2
+swift build --build-tests 2>&1 | tee /tmp/rewind-build.log | grep -E "error:|warning:" || true
+if grep -E "^$PWD/(Sources|Tests|Examples)/.*(warning|error):" /tmp/rewind-build.log; then
+    echo "the build has warnings or errors in the project's code (above)" >&2
+    exit 1
+fi
+
+echo "== tests" >&2
+swift test --skip-build 2>&1 | tail -n 80
