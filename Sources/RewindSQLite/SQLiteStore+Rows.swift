@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import Rewind
+
+/// Conversions between Rewind's values and the columns of the store's tables.
+enum SQLiteRows {
+    static let runColumns = """
+        id, workflow, workflow_version, input, status, output, error, parent_run_id, fork_seq, fork_changes, \
+        created_at, updated_at, finished_at, metadata, journal_length, lease_owner, lease_expires_at, cancel_requested
+        """
+
+    static let entryColumns = """
+        seq, kind, name, input_hash, input, input_blob, outcome, value, value_blob, error, started_at, duration, \
+        attempts, input_tokens, output_tokens, cost_usd, usage_model, state
+        """
+
+    // MARK: Values
+
+    static func date(_ date: Date) -> Double { date.timeIntervalSinceReferenceDate }
+
+    static func date(_ value: Double) -> Date { Date(timeIntervalSinceReferenceDate: value) }
+
+    static func json(_ value: JSONValue) -> Data { value.canonicalData }
+
+    static func json(_ data: Data) throws -> JSONValue { try FastJSONParser.parse(data) }
+
+    static func errorJSON(_ error: RecordedError) -> Data {
+        var members: [String: JSONValue] = ["type": .string(error.type), "message": .string(error.message)]
+        if let details = error.details { members["details"] = details }
+        return JSONValue.object(members).canonicalData
+    }
+
+    static func recordedError(_ data: Data) throws -> RecordedError {
+        let json = try FastJSONParser.parse(data)
+        guard let type = json["type"]?.stringValue, let message = json["message"]?.stringValue else {
+            throw RewindError(.corruptPayload, "A stored error record is malformed: \(json). Run `rewind verify`.")
+        }
+        return RecordedError(type: type, message: message, details: json["details"])
+    }
+
+    static func metadataJSON(_ metadata: [String: String]) -> Data {
+        JSONValue.object(metadata.mapValues { .string($0) }).canonicalData
+    }
+
+    static func metadata(_ data: Data) throws -> [String: String] {
+        guard case .object(let members) = try FastJSONParser.parse(data) else {
+            throw RewindError(.corruptPayload, "A stored run's metadata is not a JSON object. Run `rewind verify`.")
+        }
+        return members.compactMapValues(\.stringValue)
+    }
+
+    // MARK: Runs
+
+    /// The values of every column after `id`, in ``runColumns`` order.
+    static func runArguments(_ run: RunRecord) -> StatementArguments {
+        let values: [(any DatabaseValueConvertible)?] = [
+            run.id.rawValue, run.workflow, run.workflowVersion, json(run.input), run.status.rawValue,
+            run.output.map(json), run.error.map(errorJSON), run.parentRunID?.rawValue, run.forkSeq,
+            run.forkChanges.map(json), date(run.createdAt), date(run.updatedAt), run.finishedAt.map(date),
+            metadataJSON(run.metadata), run.journalLength, run.lease?.owner, run.lease.map { date($0.expiresAt) },
+            run.cancelRequested,
+        ]
+        return StatementArguments(values)
+    }
+
+    static func run(_ row: Row) throws -> RunRecord {
+        let id = RunID(row[0] as String)
+        guard let status = RunStatus(rawValue: row[4]) else {
+            throw RewindError(
+                .corruptPayload, "Run \(id) has an unknown status \"\(row[4] as String)\". Run `rewind verify`.",
+                runID: id)
+        }
+        var lease: Lease?
+        if let owner = row[15] as String?, let expires = row[16] as Double? {
+            lease = Lease(owner: owner, expiresAt: date(expires))
+        }
+        return RunRecord(
+            id: id, workflow: row[1], workflowVersion: row[2], input: try json(row[3] as Data), status: status,
+            output: try (row[5] as Data?).map(json), error: try (row[6] as Data?).map(recordedError),
+            parentRunID: (row[7] as String?).map { RunID($0) }, forkSeq: row[8],
+            forkChanges: try (row[9] as Data?).map(json), createdAt: date(row[10] as Double),
+            updatedAt: date(row[11] as Double), finishedAt: (row[12] as Double?).map(date),
+            metadata: try metadata(row[13] as Data), journalLength: row[14], lease: lease,
+            cancelRequested: row[17])
+    }
+
+    // MARK: Entries
+
+    /// An entry's payload as it will be stored: inline bytes, or a reference to a blob.
+    struct StoredPayload: Sendable {
+        var inline: Data?
+        var blob: Blob?
+    }
+
+    /// A large payload, hashed and compressed.
+    struct Blob: Sendable {
+        var hash: String
+        var size: Int
+        var compressed: Data
+    }
+
+    static func storedPayload(_ payload: Payload?, limit: Int) throws -> StoredPayload {
+        guard let payload else { return StoredPayload() }
+        guard payload.data.count > limit else { return StoredPayload(inline: payload.data) }
+        let blob = Blob(
+            hash: ContentHash.sha256(payload.data), size: payload.data.count,
+            compressed: try PayloadCompression.compress(payload.data))
+        return StoredPayload(blob: blob)
+    }
+
+    /// An entry ready to be written: its payloads resolved to inline bytes or blobs.
+    struct PreparedEntry: Sendable {
+        var entry: JournalEntry
+        var input: StoredPayload
+        var value: StoredPayload
+
+        init(_ entry: JournalEntry, limit: Int) throws {
+            self.entry = entry
+            input = try storedPayload(entry.input, limit: limit)
+            if case .value(let payload) = entry.outcome {
+                value = try storedPayload(payload, limit: limit)
+            } else {
+                value = StoredPayload()
+            }
+        }
+
+        var blobs: [Blob] { [input.blob, value.blob].compactMap { $0 } }
+
+        /// The values of every column after `run_id`, in ``entryColumns`` order.
+        var arguments: [(any DatabaseValueConvertible)?] {
+            let outcome: Int
+            var error: Data?
+            switch entry.outcome {
+            case .value: outcome = 0
+            case .error(let recorded):
+                outcome = 1
+                error = errorJSON(recorded)
+            case .started: outcome = 2
+            }
+            return [
+                entry.seq, entry.kind.rawValue, entry.name, entry.inputHash, input.inline, input.blob?.hash, outcome,
+                value.inline, value.blob?.hash, error, date(entry.startedAt), entry.duration, entry.attempts,
+                entry.usage?.inputTokens, entry.usage?.outputTokens, entry.usage?.costUSD, entry.usage?.model,
+                entry.state.map { $0.json.canonicalData },
+            ]
+        }
+    }
+
+    static func insertBlobs(_ blobs: [Blob], _ db: Database) throws {
+        guard !blobs.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)")
+        for blob in blobs {
+            try statement.execute(arguments: [blob.hash, blob.size, blob.compressed])
+        }
+    }
+
+    static func loadBlob(_ hash: String, runID: RunID, _ db: Database) throws -> Payload {
+        let statement = try db.cachedStatement(sql: "SELECT size, data FROM blobs WHERE hash = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [hash]) else {
+            throw RewindError(
+                .corruptPayload,
+                "Run \(runID) refers to a payload (blob \(hash)) that is missing from the store. The file is damaged; run `rewind verify`.",
+                runID: runID)
+        }
+        let data = try PayloadCompression.decompress(row[1] as Data, expectedSize: row[0])
+        return Payload(data: data)
+    }
+
+    static func entry(_ row: Row, runID: RunID, _ db: Database) throws -> JournalEntry {
+        let seq: Int = row[0]
+        var input: Payload?
+        if let inline = row[4] as Data? {
+            input = Payload(data: inline)
+        } else if let hash = row[5] as String? {
+            input = try loadBlob(hash, runID: runID, db)
+        }
+        let outcome: Outcome
+        switch row[6] as Int {
+        case 0:
+            if let inline = row[7] as Data? {
+                outcome = .value(Payload(data: inline))
+            } else if let hash = row[8] as String? {
+                outcome = .value(try loadBlob(hash, runID: runID, db))
+            } else {
+                outcome = .value(Payload(data: Data()))
+            }
+        case 1:
+            guard let data = row[9] as Data? else {
+                throw RewindError(
+                    .corruptPayload, "Run \(runID) seq \(seq) records an error without its details.", runID: runID,
+                    seq: seq)
+            }
+            outcome = .error(try recordedError(data))
+        case 2: outcome = .started
+        default:
+            throw RewindError(
+                .corruptPayload, "Run \(runID) seq \(seq) has an unknown outcome code. Run `rewind verify`.",
+                runID: runID, seq: seq)
+        }
+        var usage: Usage?
+        if let inputTokens = row[13] as Int? {
+            usage = Usage(inputTokens: inputTokens, outputTokens: row[14] ?? 0, costUSD: row[15], model: row[16])
+        }
+        let state = try (row[17] as Data?).map { try StateChange(json: FastJSONParser.parse($0)) }
+        return JournalEntry(
+            runID: runID, seq: seq, kind: EntryKind(rawValue: row[1]), name: row[2], inputHash: row[3], input: input,
+            outcome: outcome, startedAt: date(row[10] as Double), duration: row[11], attempts: row[12], usage: usage,
+            state: state)
+    }
+}

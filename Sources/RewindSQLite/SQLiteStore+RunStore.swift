@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import Rewind
+
+extension SQLiteStore {
+    public func createRun(_ run: RunRecord) async throws -> (record: RunRecord, created: Bool) {
+        var run = run
+        run.journalLength = run.forkSeq ?? 0
+        let candidate = run
+        return try await write(runID: run.id) { db in
+            let insert = try db.cachedStatement(
+                sql:
+                    "INSERT INTO runs (\(SQLiteRows.runColumns)) VALUES (\(Self.placeholders(18))) ON CONFLICT (id) DO NOTHING"
+            )
+            try insert.execute(arguments: SQLiteRows.runArguments(candidate))
+            if db.changesCount > 0 { return (candidate, true) }
+            guard let existing = try Self.fetchRun(candidate.id, db) else {
+                throw RewindError.runNotFound(candidate.id)
+            }
+            return (existing, false)
+        }
+    }
+
+    public func run(_ id: RunID) async throws -> RunRecord? {
+        try await read(runID: id) { db in try Self.fetchRun(id, db) }
+    }
+
+    public func listRuns(_ query: RunQuery) async throws -> [RunRecord] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if !query.statuses.isEmpty {
+            let statuses = query.statuses.map(\.rawValue).sorted()
+            conditions.append("status IN (\(Self.placeholders(statuses.count)))")
+            arguments += statuses as [(any DatabaseValueConvertible)?]
+        }
+        if let workflow = query.workflow {
+            conditions.append("workflow = ?")
+            arguments.append(workflow)
+        }
+        if let parent = query.parentRunID {
+            conditions.append("parent_run_id = ?")
+            arguments.append(parent.rawValue)
+        }
+        if let before = query.before {
+            conditions.append("id < ?")
+            arguments.append(before.rawValue)
+        }
+        arguments.append(max(0, query.limit))
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT \(SQLiteRows.runColumns) FROM runs \(filter) ORDER BY id DESC LIMIT ?"
+        let statementArguments = StatementArguments(arguments)
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: sql)
+            var runs: [RunRecord] = []
+            let rows = try Row.fetchCursor(statement, arguments: statementArguments)
+            while let row = try rows.next() { runs.append(try SQLiteRows.run(row)) }
+            return runs
+        }
+    }
+
+    public func acquire(_ id: RunID, lease: Lease, now: Date, force: Bool) async throws -> RunRecord {
+        try await write(runID: id) { db in
+            guard var run = try Self.fetchRun(id, db) else { throw RewindError.runNotFound(id) }
+            if let held = run.lease, held.owner != lease.owner, held.expiresAt > now, !force {
+                throw RewindError.runLocked(id, by: held, now: now)
+            }
+            run.lease = lease
+            run.status = .running
+            run.cancelRequested = false
+            run.updatedAt = now
+            try db.cachedStatement(
+                sql: """
+                    UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0,
+                    updated_at = ? WHERE id = ?
+                    """
+            ).execute(arguments: [
+                lease.owner, SQLiteRows.date(lease.expiresAt), SQLiteRows.date(now), id.rawValue,
+            ])
+            return run
+        }
+    }
+
+    public func renewLease(_ id: RunID, lease: Lease) async throws -> Bool {
+        try await write(runID: id) { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT lease_owner, cancel_requested FROM runs WHERE id = ?"),
+                arguments: [id.rawValue])
+            guard let row else { throw RewindError.runNotFound(id) }
+            guard (row[0] as String?) == lease.owner else { throw RewindError.leaseLost(id, owner: lease.owner) }
+            try db.cachedStatement(sql: "UPDATE runs SET lease_expires_at = ? WHERE id = ?")
+                .execute(arguments: [SQLiteRows.date(lease.expiresAt), id.rawValue])
+            return row[1] as Bool
+        }
+    }
+
+    public func finish(_ id: RunID, owner: String, completion: RunCompletion, now: Date) async throws {
+        try await write(runID: id) { db in
+            guard var run = try Self.fetchRun(id, db) else { throw RewindError.runNotFound(id) }
+            guard run.lease?.owner == owner else { throw RewindError.leaseLost(id, owner: owner) }
+            run.apply(completion, now: now)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE runs SET status = ?, output = ?, error = ?, updated_at = ?, finished_at = ?,
+                    lease_owner = NULL, lease_expires_at = NULL, cancel_requested = ? WHERE id = ?
+                    """
+            ).execute(arguments: [
+                run.status.rawValue, run.output.map(SQLiteRows.json), run.error.map(SQLiteRows.errorJSON),
+                SQLiteRows.date(run.updatedAt), run.finishedAt.map(SQLiteRows.date), run.cancelRequested,
+                id.rawValue,
+            ])
+        }
+    }
+
+    public func append(_ entries: [JournalEntry], to id: RunID, expectedSeq: Int, leaseOwner: String?) async throws {
+        try JournalEntry.checkDense(entries, from: expectedSeq, runID: id)
+        let limit = configuration.inlinePayloadLimit
+        let prepared = try entries.map { try SQLiteRows.PreparedEntry($0, limit: limit) }
+        let now = SQLiteRows.date(Date())
+        try await write(runID: id) { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT journal_length, lease_owner FROM runs WHERE id = ?"),
+                arguments: [id.rawValue])
+            guard let row else { throw RewindError.runNotFound(id) }
+            if let leaseOwner, (row[1] as String?) != leaseOwner {
+                throw RewindError.leaseLost(id, owner: leaseOwner)
+            }
+            let length: Int = row[0]
+            guard length == expectedSeq else {
+                throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
+            }
+            guard !prepared.isEmpty else { return }
+            try SQLiteRows.insertBlobs(prepared.flatMap(\.blobs), db)
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO entries (run_id, \(SQLiteRows.entryColumns)) VALUES (\(Self.placeholders(19)))")
+            do {
+                for entry in prepared {
+                    try insert.execute(arguments: StatementArguments([id.rawValue] + entry.arguments))
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
+            }
+            try db.cachedStatement(sql: "UPDATE runs SET journal_length = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [expectedSeq + prepared.count, now, id.rawValue])
+        }
+    }
+
+    public func completeStarted(_ entry: JournalEntry, leaseOwner: String?) async throws {
+        let prepared = try SQLiteRows.PreparedEntry(entry, limit: configuration.inlinePayloadLimit)
+        let id = entry.runID
+        try await write(runID: id) { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT lease_owner FROM runs WHERE id = ?"), arguments: [id.rawValue])
+            guard let row else { throw RewindError.runNotFound(id) }
+            if let leaseOwner, (row[0] as String?) != leaseOwner {
+                throw RewindError.leaseLost(id, owner: leaseOwner)
+            }
+            let outcome = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT outcome FROM entries WHERE run_id = ? AND seq = ?"),
+                arguments: [id.rawValue, entry.seq])
+            guard outcome == 2 else { throw RewindError.notStarted(id, seq: entry.seq) }
+            try SQLiteRows.insertBlobs(prepared.blobs, db)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE entries SET seq = ?, kind = ?, name = ?, input_hash = ?, input = ?, input_blob = ?,
+                    outcome = ?, value = ?, value_blob = ?, error = ?, started_at = ?, duration = ?, attempts = ?,
+                    input_tokens = ?, output_tokens = ?, cost_usd = ?, usage_model = ?, state = ?
+                    WHERE run_id = ? AND seq = ?
+                    """
+            ).execute(arguments: StatementArguments(prepared.arguments + [id.rawValue, entry.seq]))
+        }
+    }
+
+    public func ownEntries(of id: RunID, in range: Range<Int>) async throws -> [JournalEntry] {
+        guard !range.isEmpty else { return [] }
+        let lower = Int64(clamping: range.lowerBound)
+        let upper = Int64(clamping: range.upperBound)
+        return try await read(runID: id) { db in
+            let statement = try db.cachedStatement(
+                sql:
+                    "SELECT \(SQLiteRows.entryColumns) FROM entries WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq"
+            )
+            var entries: [JournalEntry] = []
+            let rows = try Row.fetchCursor(statement, arguments: [id.rawValue, lower, upper])
+            while let row = try rows.next() {
+                entries.append(try SQLiteRows.entry(row, runID: id, db))
+            }
+            return entries
+        }
+    }
+
+    public func requestCancellation(_ id: RunID) async throws {
+        try await write(runID: id) { db in
+            try db.cachedStatement(sql: "UPDATE runs SET cancel_requested = 1 WHERE id = ?")
+                .execute(arguments: [id.rawValue])
+            if db.changesCount == 0 { throw RewindError.runNotFound(id) }
+        }
+    }
+
+    static func fetchRun(_ id: RunID, _ db: Database) throws -> RunRecord? {
+        let statement = try db.cachedStatement(sql: "SELECT \(SQLiteRows.runColumns) FROM runs WHERE id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { return nil }
+        return try SQLiteRows.run(row)
+    }
+
+    static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+}

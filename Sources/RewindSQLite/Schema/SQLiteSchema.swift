@@ -1,0 +1,99 @@
+import GRDB
+
+/// The layout of a Rewind SQLite file, and the migrations that build it.
+///
+/// Every migration also records the schema version in `rewind_meta`, next to the
+/// application id, so that a file can be recognised (and refused when it is newer than this
+/// code) before anything is written to it.
+enum SQLiteSchema {
+    /// `PRAGMA application_id` of a Rewind store: "RWND".
+    static let applicationID: Int32 = 0x5257_4E44
+
+    /// The migrations, in order; the schema version is the number applied.
+    static let migrations: [(identifier: String, apply: @Sendable (Database) throws -> Void)] = [
+        ("v1-runs-entries-blobs", v1),
+        ("v2-parent-index", v2),
+    ]
+
+    /// The schema version this code writes.
+    static var currentVersion: Int { migrations.count }
+
+    /// A migrator with the first `version` migrations (all by default).
+    static func migrator(upTo version: Int = currentVersion) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (number, migration) in migrations.prefix(version).enumerated() {
+            migrator.registerMigration(migration.identifier) { db in
+                try migration.apply(db)
+                try db.execute(
+                    sql: "UPDATE rewind_meta SET value = ? WHERE key = 'schema_version'",
+                    arguments: [String(number + 1)])
+            }
+        }
+        return migrator
+    }
+
+    private static func v1(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE rewind_meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                INSERT INTO rewind_meta (key, value) VALUES ('application', 'rewind'), ('schema_version', '0');
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    workflow TEXT NOT NULL,
+                    workflow_version INTEGER NOT NULL,
+                    input BLOB NOT NULL,
+                    status TEXT NOT NULL,
+                    output BLOB,
+                    error BLOB,
+                    parent_run_id TEXT,
+                    fork_seq INTEGER,
+                    fork_changes BLOB,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    finished_at REAL,
+                    metadata BLOB NOT NULL,
+                    journal_length INTEGER NOT NULL,
+                    lease_owner TEXT,
+                    lease_expires_at REAL,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX runs_by_workflow ON runs (workflow, id);
+                CREATE INDEX runs_by_status ON runs (status, id);
+                CREATE TABLE entries (
+                    run_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    input_hash TEXT,
+                    input BLOB,
+                    input_blob TEXT,
+                    outcome INTEGER NOT NULL,
+                    value BLOB,
+                    value_blob TEXT,
+                    error BLOB,
+                    started_at REAL NOT NULL,
+                    duration REAL NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    input_tokens INTEGER,
+                    output_tokens INTEGER,
+                    cost_usd REAL,
+                    usage_model TEXT,
+                    state BLOB,
+                    PRIMARY KEY (run_id, seq)
+                );
+                CREATE TABLE blobs (
+                    hash TEXT PRIMARY KEY NOT NULL,
+                    size INTEGER NOT NULL,
+                    data BLOB NOT NULL
+                );
+                """)
+        try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+    }
+
+    private static func v2(_ db: Database) throws {
+        try db.execute(sql: "CREATE INDEX runs_by_parent ON runs (parent_run_id, id)")
+    }
+}

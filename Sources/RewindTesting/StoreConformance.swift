@@ -1,0 +1,632 @@
+import Foundation
+import Rewind
+import Testing
+
+/// The checks every ``RunStore`` must pass, whatever keeps its data.
+///
+/// Each check asks the factory for a fresh, empty store and reports failures through Swift
+/// Testing (`#expect`), so call the checks from a `@Test` of the store's own test target:
+///
+/// ```swift
+/// @Test func conformance() async throws {
+///     try await StoreConformance { InMemoryStore() }.runAll()
+/// }
+/// ```
+///
+/// A store with its own way of counting stored blobs can pass ``blobCount`` so that
+/// ``blobsAreDeduplicated()`` checks that a repeated large payload is stored once.
+public struct StoreConformance: Sendable {
+    /// Makes a fresh, empty store.
+    public typealias Factory = @Sendable () async throws -> any RunStore
+
+    /// Makes a fresh, empty store for each check.
+    public let makeStore: Factory
+    /// Counts the distinct large payloads a store keeps, when the store can tell.
+    public let blobCount: (@Sendable (any RunStore) async throws -> Int)?
+
+    /// Creates the suite for a store.
+    ///
+    /// - Parameters:
+    ///   - blobCount: counts the blobs a store keeps (for the deduplication check), or `nil`.
+    ///   - makeStore: makes a fresh, empty store; called once per check.
+    public init(
+        blobCount: (@Sendable (any RunStore) async throws -> Int)? = nil, makeStore: @escaping Factory
+    ) {
+        self.makeStore = makeStore
+        self.blobCount = blobCount
+    }
+
+    /// One check of the suite, so that a test can run each as its own test case.
+    ///
+    /// ```swift
+    /// @Test(arguments: StoreConformance.Check.allCases)
+    /// func conformance(_ check: StoreConformance.Check) async throws {
+    ///     try await StoreConformance { InMemoryStore() }.run(check)
+    /// }
+    /// ```
+    public enum Check: String, Sendable, CaseIterable, CustomStringConvertible {
+        /// See ``StoreConformance/runRecordRoundTrip()``.
+        case runRecordRoundTrip
+        /// See ``StoreConformance/entryRoundTrip()``.
+        case entryRoundTrip
+        /// See ``StoreConformance/createRunIsIdempotent()``.
+        case createRunIsIdempotent
+        /// See ``StoreConformance/listRunsOrderPaginationAndFilters()``.
+        case listRunsOrderPaginationAndFilters
+        /// See ``StoreConformance/forkSharesPrefix()``.
+        case forkSharesPrefix
+        /// See ``StoreConformance/appendConflictWritesNothing()``.
+        case appendConflictWritesNothing
+        /// See ``StoreConformance/leaseFencing()``.
+        case leaseFencing
+        /// See ``StoreConformance/completeStarted()``.
+        case completeStarted
+        /// See ``StoreConformance/concurrentAppendersToOneSeq()``.
+        case concurrentAppendersToOneSeq
+        /// See ``StoreConformance/concurrentRuns()``.
+        case concurrentRuns
+        /// See ``StoreConformance/blobsAreDeduplicated()``.
+        case blobsAreDeduplicated
+        /// See ``StoreConformance/largePayloads()``.
+        case largePayloads
+        /// See ``StoreConformance/unicode()``.
+        case unicode
+        /// See ``StoreConformance/cancellationIsVisibleThroughRenewLease()``.
+        case cancellationIsVisibleThroughRenewLease
+
+        public var description: String { rawValue }
+    }
+
+    /// Runs one check.
+    public func run(_ check: Check) async throws {
+        switch check {
+        case .runRecordRoundTrip: try await runRecordRoundTrip()
+        case .entryRoundTrip: try await entryRoundTrip()
+        case .createRunIsIdempotent: try await createRunIsIdempotent()
+        case .listRunsOrderPaginationAndFilters: try await listRunsOrderPaginationAndFilters()
+        case .forkSharesPrefix: try await forkSharesPrefix()
+        case .appendConflictWritesNothing: try await appendConflictWritesNothing()
+        case .leaseFencing: try await leaseFencing()
+        case .completeStarted: try await completeStarted()
+        case .concurrentAppendersToOneSeq: try await concurrentAppendersToOneSeq()
+        case .concurrentRuns: try await concurrentRuns()
+        case .blobsAreDeduplicated: try await blobsAreDeduplicated()
+        case .largePayloads: try await largePayloads()
+        case .unicode: try await unicode()
+        case .cancellationIsVisibleThroughRenewLease: try await cancellationIsVisibleThroughRenewLease()
+        }
+    }
+
+    /// Runs every check, one after the other.
+    public func runAll() async throws {
+        for check in Check.allCases { try await run(check) }
+    }
+
+    // MARK: - Round trips
+
+    /// Every field of a run record comes back as written (dates to the microsecond).
+    public func runRecordRoundTrip() async throws {
+        let store = try await makeStore()
+        let created = Date(timeIntervalSince1970: 1_750_000_000.123456)
+        let run = RunRecord(
+            id: "round-trip", workflow: "order.process", workflowVersion: 7,
+            input: ["order": 42, "items": ["a", "b"], "nested": ["x": 1.25, "flag": true, "none": nil]],
+            status: .failed, output: ["total": 12.5, "lines": [1, 2, 3]],
+            error: RecordedError(type: "Shop.PaymentError", message: "card declined", details: ["code": "E42"]),
+            parentRunID: "parent-run", forkSeq: 3, forkChanges: ["state": ["n": 1], "replace": [["seq": 2]]],
+            createdAt: created, updatedAt: created.addingTimeInterval(1.5),
+            finishedAt: created.addingTimeInterval(2.25), metadata: ["tenant": "acme", "env": "prod"],
+            lease: Lease(owner: "host:123:456", expiresAt: created.addingTimeInterval(30)), cancelRequested: true)
+        let (stored, wasCreated) = try await store.createRun(run)
+        #expect(wasCreated)
+        #expect(stored.journalLength == 3, "a fork's journal starts at its fork position")
+        let loaded = try #require(try await store.run("round-trip"))
+        Self.expectSame(loaded, run)
+        #expect(try await store.run("no-such-run") == nil)
+
+        let plain = RunRecord(id: "plain", workflow: "w", input: .null)
+        _ = try await store.createRun(plain)
+        Self.expectSame(try #require(try await store.run("plain")), plain)
+    }
+
+    /// Every field of a journal entry comes back as written, for every kind of outcome.
+    public func entryRoundTrip() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "entries", workflow: "w", input: [:]))
+        let start = Date(timeIntervalSince1970: 1_750_000_000.654321)
+        let big = Payload(data: Data(("\"" + String(repeating: "large payload ", count: 400) + "\"").utf8))
+        let entries = [
+            JournalEntry(
+                runID: "entries", seq: 0, kind: .step, name: "fetch", inputHash: ContentHash.sha256("fetch"),
+                input: Payload(["url": "https://example.com"]), outcome: .value(Payload(["status": 200])),
+                startedAt: start, duration: 0.125, attempts: 3),
+            JournalEntry(
+                runID: "entries", seq: 1, kind: .llm, name: "gpt-test", inputHash: "abc", input: big,
+                outcome: .value(big), startedAt: start.addingTimeInterval(1), duration: 2.5,
+                usage: Usage(inputTokens: 1200, outputTokens: 345, costUSD: 0.0123, model: "gpt-test"),
+                state: .delta([
+                    .set(JSONPath("/messages/0"), ["role": "user"]), .remove(JSONPath("/draft")),
+                    .append(JSONPath("/log"), [1, "two", 3.5]),
+                ])),
+            JournalEntry(
+                runID: "entries", seq: 2, kind: .tool, name: "charge",
+                outcome: .error(RecordedError(type: "Pay.Error", message: "declined", details: ["retry": false])),
+                startedAt: start.addingTimeInterval(2), usage: Usage(inputTokens: 1)),
+            JournalEntry(
+                runID: "entries", seq: 3, kind: .tool, name: "ship", inputHash: "def", outcome: .started,
+                startedAt: start.addingTimeInterval(3), state: .snapshot(["step": 3, "items": ["x"]])),
+            JournalEntry(
+                runID: "entries", seq: 4, kind: EntryKind("custom.kind"), name: "", outcome: .value(Payload(.null)),
+                startedAt: start.addingTimeInterval(4)),
+            JournalEntry(
+                runID: "entries", seq: 5, kind: .marker, name: "empty",
+                outcome: .value(Payload(data: Data("\"\"".utf8))),
+                startedAt: start.addingTimeInterval(5), state: .delta([])),
+        ]
+        try await store.append(entries, to: "entries", expectedSeq: 0, leaseOwner: nil)
+        let loaded = try await store.ownEntries(of: "entries", in: 0..<Int.max)
+        Self.expectSame(loaded, entries)
+        Self.expectSame(try await store.ownEntries(of: "entries", in: 1..<3), Array(entries[1..<3]))
+        #expect(try await store.ownEntries(of: "entries", in: 6..<10).isEmpty)
+        #expect(try await store.requireRun("entries").journalLength == entries.count)
+        Self.expectSame(try await store.journal(of: "entries"), entries)
+        Self.expectSame(try await store.journal(of: "entries", upTo: 2), Array(entries[0..<2]))
+    }
+
+    /// Creating a run that exists returns the existing record and changes nothing.
+    public func createRunIsIdempotent() async throws {
+        let store = try await makeStore()
+        let first = RunRecord(id: "same", workflow: "a", input: ["n": 1], metadata: ["k": "v"])
+        let (record, created) = try await store.createRun(first)
+        #expect(created)
+        let (again, createdAgain) = try await store.createRun(
+            RunRecord(id: "same", workflow: "b", input: ["n": 2], status: .completed))
+        #expect(!createdAgain)
+        Self.expectSame(again, record)
+        Self.expectSame(try #require(try await store.run("same")), first)
+    }
+
+    // MARK: - Listing
+
+    /// `listRuns` returns newest first, pages with `before` and `limit`, and filters.
+    public func listRunsOrderPaginationAndFilters() async throws {
+        let store = try await makeStore()
+        let statuses: [RunStatus] = [.pending, .running, .completed, .failed]
+        for index in 0..<12 {
+            let id = RunID(String(format: "run-%02d", index))
+            var run = RunRecord(
+                id: id, workflow: index % 2 == 0 ? "even" : "odd", input: .int(index), status: statuses[index % 4],
+                parentRunID: index >= 8 ? "run-00" : nil, forkSeq: index >= 8 ? 0 : nil)
+            run.metadata = ["index": "\(index)"]
+            _ = try await store.createRun(run)
+        }
+        let all = try await store.listRuns(RunQuery())
+        #expect(all.map(\.id.rawValue) == (0..<12).reversed().map { String(format: "run-%02d", $0) })
+
+        var pages: [[RunID]] = []
+        var before: RunID?
+        while true {
+            let page = try await store.listRuns(RunQuery(before: before, limit: 5))
+            if page.isEmpty { break }
+            pages.append(page.map(\.id))
+            before = page.last?.id
+            if pages.count > 5 { break }
+        }
+        #expect(pages.map(\.count) == [5, 5, 2])
+        #expect(pages.flatMap { $0 } == all.map(\.id))
+
+        let even = try await store.listRuns(RunQuery(workflow: "even"))
+        #expect(even.map(\.id.rawValue) == ["run-10", "run-08", "run-06", "run-04", "run-02", "run-00"])
+        let finished = try await store.listRuns(RunQuery(statuses: [.completed, .failed]))
+        #expect(finished.map(\.id.rawValue) == ["run-11", "run-10", "run-07", "run-06", "run-03", "run-02"])
+        let children = try await store.listRuns(RunQuery(parentRunID: "run-00"))
+        #expect(children.map(\.id.rawValue) == ["run-11", "run-10", "run-09", "run-08"])
+        let combined = try await store.listRuns(
+            RunQuery(statuses: [.completed], workflow: "even", before: "run-10", limit: 10))
+        #expect(combined.map(\.id.rawValue) == ["run-06", "run-02"])
+        let limited = try await store.listRuns(RunQuery(workflow: "odd", limit: 2))
+        #expect(limited.map(\.id.rawValue) == ["run-11", "run-09"])
+        #expect(try await store.listRuns(RunQuery(workflow: "none")).isEmpty)
+        #expect(try await store.listRuns(RunQuery(limit: 0)).isEmpty)
+    }
+
+    // MARK: - Forks
+
+    /// A fork shares its parent's first entries without copying them, and the parent is unchanged.
+    public func forkSharesPrefix() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "parent", workflow: "w", input: [:]))
+        let parentEntries = (0..<5).map { Self.entry("parent", $0, name: "p\($0)") }
+        try await store.append(parentEntries, to: "parent", expectedSeq: 0, leaseOwner: nil)
+
+        let (child, _) = try await store.createRun(
+            RunRecord(id: "child", workflow: "w", input: [:], parentRunID: "parent", forkSeq: 3))
+        #expect(child.journalLength == 3)
+        #expect(try await store.ownEntries(of: "child", in: 0..<Int.max).isEmpty, "the prefix must not be copied")
+        await Self.expectError(.conflict, "a fork's journal starts at its fork position") {
+            try await store.append([Self.entry("child", 0)], to: "child", expectedSeq: 0, leaseOwner: nil)
+        }
+        let childEntries = [Self.entry("child", 3, name: "c3"), Self.entry("child", 4, name: "c4")]
+        try await store.append(childEntries, to: "child", expectedSeq: 3, leaseOwner: nil)
+
+        Self.expectSame(try await store.journal(of: "child"), Array(parentEntries[0..<3]) + childEntries)
+        Self.expectSame(try await store.ownEntries(of: "child", in: 0..<Int.max), childEntries)
+        Self.expectSame(try await store.ownEntries(of: "child", in: 4..<5), [childEntries[1]])
+        Self.expectSame(try await store.journal(of: "child", upTo: 2), Array(parentEntries[0..<2]))
+        Self.expectSame(try await store.journal(of: "parent"), parentEntries)
+        #expect(try await store.requireRun("parent").journalLength == 5)
+        #expect(try await store.requireRun("child").journalLength == 5)
+
+        let (grandchild, _) = try await store.createRun(
+            RunRecord(id: "grandchild", workflow: "w", input: [:], parentRunID: "child", forkSeq: 4))
+        #expect(grandchild.journalLength == 4)
+        Self.expectSame(
+            try await store.journal(of: "grandchild"), Array(parentEntries[0..<3]) + [childEntries[0]])
+    }
+
+    // MARK: - Writers
+
+    /// An append at the wrong position, or not dense, fails and writes nothing.
+    public func appendConflictWritesNothing() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "conflict", workflow: "w", input: [:]))
+        let first = [Self.entry("conflict", 0), Self.entry("conflict", 1)]
+        try await store.append(first, to: "conflict", expectedSeq: 0, leaseOwner: nil)
+        await Self.expectError(.conflict, "appending at a position already written") {
+            try await store.append(
+                [Self.entry("conflict", 1, name: "intruder"), Self.entry("conflict", 2, name: "intruder")],
+                to: "conflict", expectedSeq: 1, leaseOwner: nil)
+        }
+        await Self.expectError(.conflict, "appending after a gap") {
+            try await store.append([Self.entry("conflict", 5)], to: "conflict", expectedSeq: 5, leaseOwner: nil)
+        }
+        await Self.expectError(.invalidArgument, "entries that are not numbered densely") {
+            try await store.append(
+                [Self.entry("conflict", 2), Self.entry("conflict", 4)], to: "conflict", expectedSeq: 2,
+                leaseOwner: nil)
+        }
+        await Self.expectError(.invalidArgument, "entries of another run") {
+            try await store.append([Self.entry("other", 2)], to: "conflict", expectedSeq: 2, leaseOwner: nil)
+        }
+        await Self.expectError(.runNotFound, "appending to a missing run") {
+            try await store.append([Self.entry("missing", 0)], to: "missing", expectedSeq: 0, leaseOwner: nil)
+        }
+        Self.expectSame(try await store.ownEntries(of: "conflict", in: 0..<Int.max), first)
+        #expect(try await store.requireRun("conflict").journalLength == 2)
+        try await store.append([], to: "conflict", expectedSeq: 2, leaseOwner: nil)
+        #expect(try await store.requireRun("conflict").journalLength == 2)
+    }
+
+    /// Only the lease holder appends and finishes; a live lease blocks others unless forced or expired.
+    public func leaseFencing() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        _ = try await store.createRun(RunRecord(id: "leased", workflow: "w", input: [:], createdAt: now))
+        let leaseA = Lease(owner: "host:1:a", expiresAt: now.addingTimeInterval(60))
+        let acquired = try await store.acquire("leased", lease: leaseA, now: now, force: false)
+        #expect(acquired.status == .running)
+        #expect(acquired.lease == leaseA)
+        #expect(try await store.requireRun("leased").lease?.owner == "host:1:a")
+        // The holder may take its own lease again.
+        _ = try await store.acquire("leased", lease: leaseA, now: now, force: false)
+
+        let leaseB = Lease(owner: "host:2:b", expiresAt: now.addingTimeInterval(60))
+        await Self.expectError(.runLocked, "acquiring a run another owner holds") {
+            _ = try await store.acquire("leased", lease: leaseB, now: now.addingTimeInterval(1), force: false)
+        }
+        await Self.expectError(.leaseLost, "appending without the lease") {
+            try await store.append([Self.entry("leased", 0)], to: "leased", expectedSeq: 0, leaseOwner: "host:2:b")
+        }
+        await Self.expectError(.leaseLost, "finishing without the lease") {
+            try await store.finish("leased", owner: "host:2:b", completion: .completed(1), now: now)
+        }
+        await Self.expectError(.leaseLost, "renewing another owner's lease") {
+            _ = try await store.renewLease("leased", lease: leaseB)
+        }
+        await Self.expectError(.runNotFound, "acquiring a missing run") {
+            _ = try await store.acquire("missing", lease: leaseA, now: now, force: false)
+        }
+        #expect(try await store.ownEntries(of: "leased", in: 0..<Int.max).isEmpty)
+        try await store.append([Self.entry("leased", 0)], to: "leased", expectedSeq: 0, leaseOwner: "host:1:a")
+        let renewedA = Lease(owner: "host:1:a", expiresAt: now.addingTimeInterval(90))
+        #expect(try await store.renewLease("leased", lease: renewedA) == false)
+        #expect(try await store.requireRun("leased").lease == renewedA)
+
+        // Forcing takes the run from a live owner, who is then fenced out.
+        let forced = try await store.acquire("leased", lease: leaseB, now: now.addingTimeInterval(2), force: true)
+        #expect(forced.lease == leaseB)
+        await Self.expectError(.leaseLost, "appending after the lease was taken over") {
+            try await store.append([Self.entry("leased", 1)], to: "leased", expectedSeq: 1, leaseOwner: "host:1:a")
+        }
+        await Self.expectError(.leaseLost, "completing a started entry without the lease") {
+            try await store.completeStarted(Self.entry("leased", 0), leaseOwner: "host:1:a")
+        }
+        #expect(try await store.requireRun("leased").journalLength == 1)
+
+        // An expired lease can be taken without force.
+        let leaseC = Lease(owner: "host:3:c", expiresAt: now.addingTimeInterval(200))
+        _ = try await store.acquire("leased", lease: leaseC, now: now.addingTimeInterval(61), force: false)
+        try await store.append([Self.entry("leased", 1)], to: "leased", expectedSeq: 1, leaseOwner: "host:3:c")
+        let end = now.addingTimeInterval(70)
+        try await store.finish("leased", owner: "host:3:c", completion: .completed(["ok": true]), now: end)
+        let finished = try await store.requireRun("leased")
+        #expect(finished.status == .completed)
+        #expect(finished.output == ["ok": true])
+        #expect(finished.lease == nil)
+        #expect(finished.finishedAt.map { Self.close($0, end) } == true)
+        #expect(finished.journalLength == 2)
+
+        // A failed finish records the error; a released run goes back to pending.
+        _ = try await store.createRun(RunRecord(id: "failing", workflow: "w", input: [:]))
+        _ = try await store.acquire("failing", lease: leaseA, now: now, force: false)
+        let failure = RecordedError(type: "E", message: "boom", details: ["n": 1])
+        try await store.finish("failing", owner: "host:1:a", completion: .failed(failure), now: end)
+        let failed = try await store.requireRun("failing")
+        #expect(failed.status == .failed)
+        #expect(failed.error == failure)
+        _ = try await store.acquire("failing", lease: leaseA, now: now, force: false)
+        try await store.finish("failing", owner: "host:1:a", completion: .released, now: end)
+        #expect(try await store.requireRun("failing").status == .pending)
+        #expect(try await store.requireRun("failing").lease == nil)
+    }
+
+    /// A *started* entry is replaced by its outcome; other entries cannot be.
+    public func completeStarted() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "started", workflow: "w", input: [:]))
+        let started = JournalEntry(
+            runID: "started", seq: 0, kind: .tool, name: "charge", inputHash: "h", outcome: .started,
+            startedAt: Date(timeIntervalSince1970: 1_750_000_000.5))
+        try await store.append(
+            [started, Self.entry("started", 1)], to: "started", expectedSeq: 0, leaseOwner: nil)
+        var done = started
+        done.outcome = .value(Payload(["charged": true]))
+        done.duration = 1.75
+        done.attempts = 2
+        done.usage = Usage(inputTokens: 5, outputTokens: 6)
+        try await store.completeStarted(done, leaseOwner: nil)
+        let loaded = try await store.ownEntries(of: "started", in: 0..<Int.max)
+        #expect(loaded.count == 2)
+        if let first = loaded.first { Self.expectSame([first], [done]) }
+        await Self.expectError(.conflict, "completing an entry that is no longer started") {
+            try await store.completeStarted(done, leaseOwner: nil)
+        }
+        await Self.expectError(.conflict, "completing an entry that is not started") {
+            try await store.completeStarted(Self.entry("started", 1, name: "other"), leaseOwner: nil)
+        }
+        await Self.expectError(.conflict, "completing an entry that does not exist") {
+            try await store.completeStarted(Self.entry("started", 7), leaseOwner: nil)
+        }
+        #expect(try await store.requireRun("started").journalLength == 2)
+    }
+
+    /// Of many writers racing for one position, exactly one wins.
+    public func concurrentAppendersToOneSeq() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "race", workflow: "w", input: [:]))
+        let results = await withTaskGroup(of: (Int, Bool).self) { group in
+            for writer in 0..<50 {
+                group.addTask {
+                    do {
+                        try await store.append(
+                            [Self.entry("race", 0, name: "writer-\(writer)")], to: "race", expectedSeq: 0,
+                            leaseOwner: nil)
+                        return (writer, true)
+                    } catch let error as RewindError {
+                        #expect(error.code == .conflict, "a losing writer must get a conflict, got \(error)")
+                        return (writer, false)
+                    } catch {
+                        Issue.record("a losing writer must get a RewindError conflict, got \(error)")
+                        return (writer, false)
+                    }
+                }
+            }
+            var results: [(Int, Bool)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        let winners = results.filter(\.1).map(\.0)
+        #expect(winners.count == 1, "exactly one writer must win, \(winners.count) did")
+        let journal = try await store.ownEntries(of: "race", in: 0..<Int.max)
+        #expect(journal.count == 1)
+        if let winner = winners.first { #expect(journal.first?.name == "writer-\(winner)") }
+        #expect(try await store.requireRun("race").journalLength == 1)
+    }
+
+    /// Many runs appended to at the same time all keep their own, complete journals.
+    public func concurrentRuns() async throws {
+        let store = try await makeStore()
+        let runCount = 20
+        let entryCount = 40
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for run in 0..<runCount {
+                group.addTask {
+                    let id = RunID("parallel-\(run)")
+                    _ = try await store.createRun(RunRecord(id: id, workflow: "w", input: .int(run)))
+                    for seq in 0..<entryCount {
+                        try await store.append(
+                            [Self.entry(id, seq, name: "r\(run)-s\(seq)")], to: id, expectedSeq: seq,
+                            leaseOwner: nil)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for run in 0..<runCount {
+            let id = RunID("parallel-\(run)")
+            let journal = try await store.ownEntries(of: id, in: 0..<Int.max)
+            #expect(journal.map(\.seq) == Array(0..<entryCount))
+            #expect(journal.map(\.name) == (0..<entryCount).map { "r\(run)-s\($0)" })
+            #expect(try await store.requireRun(id).journalLength == entryCount)
+        }
+    }
+
+    // MARK: - Payloads
+
+    /// The same large payload written many times is kept once (when the store can count blobs).
+    public func blobsAreDeduplicated() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "dedup", workflow: "w", input: [:]))
+        let text = (0..<4000).map { "line \($0) of a long tool result" }.joined(separator: "\n")
+        let payload = Payload(.string(text))
+        let before = try await blobCount?(store)
+        let entries = (0..<10).map {
+            JournalEntry(
+                runID: "dedup", seq: $0, kind: .tool, name: "read", input: payload, outcome: .value(payload),
+                startedAt: Date(timeIntervalSince1970: 1_750_000_000))
+        }
+        try await store.append(Array(entries[0..<5]), to: "dedup", expectedSeq: 0, leaseOwner: nil)
+        try await store.append(Array(entries[5...]), to: "dedup", expectedSeq: 5, leaseOwner: nil)
+        if let blobCount, let before {
+            let after = try await blobCount(store)
+            #expect(after - before == 1, "a payload written 20 times must be stored once, found \(after - before)")
+        }
+        Self.expectSame(try await store.ownEntries(of: "dedup", in: 0..<Int.max), entries)
+    }
+
+    /// Payloads of 10 MB come back byte for byte.
+    public func largePayloads() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "large", workflow: "w", input: [:]))
+        var generator = SplitMix64(seed: 42)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ".utf8)
+        var bytes = [UInt8(ascii: "\"")]
+        bytes.reserveCapacity(10_000_002)
+        for _ in 0..<10_000_000 { bytes.append(alphabet[Int(generator.next() % UInt64(alphabet.count))]) }
+        bytes.append(UInt8(ascii: "\""))
+        let payload = Payload(data: Data(bytes))
+        let entry = JournalEntry(
+            runID: "large", seq: 0, kind: .tool, name: "download", input: payload, outcome: .value(payload),
+            startedAt: Date(timeIntervalSince1970: 1_750_000_000))
+        try await store.append([entry], to: "large", expectedSeq: 0, leaseOwner: nil)
+        let loaded = try await store.ownEntries(of: "large", in: 0..<1)
+        #expect(loaded.first?.input?.data.count == bytes.count)
+        #expect(loaded.first?.input == payload, "the 10 MB input must come back byte for byte")
+        #expect(loaded.first?.outcome == .value(payload), "the 10 MB value must come back byte for byte")
+    }
+
+    /// Text in any script, emoji included, comes back unchanged everywhere text is stored.
+    public func unicode() async throws {
+        let store = try await makeStore()
+        let texts = [
+            "héllo wörld", "日本語のテキスト", "emoji 🎉👩‍👩‍👧‍👦🇫🇷", "مرحبا بالعالم", "שלום עולם",
+            "e\u{301} combining", "tab\tnew\nline \"quoted\" \\ back", "\u{202E}rtl override",
+        ]
+        let joined = texts.joined(separator: " | ")
+        let run = RunRecord(
+            id: "unicode", workflow: "workflow-🎉-عربى", input: .array(texts.map(JSONValue.string)),
+            output: .object(Dictionary(uniqueKeysWithValues: texts.map { ($0, JSONValue.string($0)) })),
+            error: RecordedError(type: "Ошибка", message: joined), createdAt: Date(timeIntervalSince1970: 1e9),
+            metadata: ["ключ 🔑": "значение مرحبا"])
+        _ = try await store.createRun(run)
+        Self.expectSame(try #require(try await store.run("unicode")), run)
+        let entries = texts.enumerated().map { index, text in
+            JournalEntry(
+                runID: "unicode", seq: index, kind: EntryKind("kind-\(text)"), name: text, inputHash: text,
+                input: Payload(.string(text)),
+                outcome: index % 2 == 0
+                    ? .value(Payload(["text": .string(text)]))
+                    : .error(RecordedError(type: text, message: text, details: .string(text))),
+                startedAt: Date(timeIntervalSince1970: 1e9), usage: Usage(model: text),
+                state: .delta([.set(JSONPath(components: [text]), .string(text))]))
+        }
+        try await store.append(entries, to: "unicode", expectedSeq: 0, leaseOwner: nil)
+        Self.expectSame(try await store.ownEntries(of: "unicode", in: 0..<Int.max), entries)
+        #expect(try await store.listRuns(RunQuery(workflow: "workflow-🎉-عربى")).map(\.id) == ["unicode"])
+    }
+
+    // MARK: - Cancellation
+
+    /// A cancellation request is seen by the lease holder when it renews, and cleared by the next acquire.
+    public func cancellationIsVisibleThroughRenewLease() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        _ = try await store.createRun(RunRecord(id: "cancel", workflow: "w", input: [:]))
+        let lease = Lease(owner: "host:1:a", expiresAt: now.addingTimeInterval(60))
+        _ = try await store.acquire("cancel", lease: lease, now: now, force: false)
+        #expect(try await store.renewLease("cancel", lease: lease) == false)
+        try await store.requestCancellation("cancel")
+        #expect(try await store.requireRun("cancel").cancelRequested)
+        #expect(try await store.renewLease("cancel", lease: lease) == true)
+        let again = try await store.acquire("cancel", lease: lease, now: now, force: false)
+        #expect(!again.cancelRequested)
+        #expect(try await store.renewLease("cancel", lease: lease) == false)
+        await Self.expectError(.runNotFound, "cancelling a missing run") {
+            try await store.requestCancellation("missing")
+        }
+        await Self.expectError(.runNotFound, "renewing a lease on a missing run") {
+            _ = try await store.renewLease("missing", lease: lease)
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func entry(_ runID: RunID, _ seq: Int, name: String? = nil) -> JournalEntry {
+        JournalEntry(
+            runID: runID, seq: seq, kind: .step, name: name ?? "step-\(seq)", inputHash: "hash-\(seq)",
+            outcome: .value(Payload(.int(seq))), startedAt: Date(timeIntervalSince1970: 1_750_000_000 + Double(seq)))
+    }
+
+    static func close(_ lhs: Date, _ rhs: Date) -> Bool {
+        abs(lhs.timeIntervalSince(rhs)) < 0.000_002
+    }
+
+    /// Replaces `actual`'s dates by `expected`'s when they agree to the microsecond.
+    static func expectSame(
+        _ actual: RunRecord, _ expected: RunRecord, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        var adjusted = actual
+        if close(actual.createdAt, expected.createdAt) { adjusted.createdAt = expected.createdAt }
+        if close(actual.updatedAt, expected.updatedAt) { adjusted.updatedAt = expected.updatedAt }
+        if let lhs = actual.finishedAt, let rhs = expected.finishedAt, close(lhs, rhs) { adjusted.finishedAt = rhs }
+        if let lhs = actual.lease, let rhs = expected.lease, lhs.owner == rhs.owner,
+            close(lhs.expiresAt, rhs.expiresAt)
+        {
+            adjusted.lease = rhs
+        }
+        #expect(adjusted == expected, sourceLocation: sourceLocation)
+    }
+
+    static func expectSame(
+        _ actual: [JournalEntry], _ expected: [JournalEntry], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(actual.count == expected.count, "entry count", sourceLocation: sourceLocation)
+        for (lhs, rhs) in zip(actual, expected) {
+            var adjusted = lhs
+            if close(lhs.startedAt, rhs.startedAt) { adjusted.startedAt = rhs.startedAt }
+            #expect(adjusted == rhs, "entry at seq \(rhs.seq)", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func expectError(
+        _ code: RewindError.Code, _ situation: String, sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: () async throws -> Void
+    ) async {
+        do {
+            try await body()
+            Issue.record("\(situation) must fail with \(code), but it succeeded", sourceLocation: sourceLocation)
+        } catch let error as RewindError {
+            #expect(
+                error.code == code, "\(situation) must fail with \(code), got \(error.code): \(error.message)",
+                sourceLocation: sourceLocation)
+        } catch {
+            Issue.record(
+                "\(situation) must fail with RewindError \(code), got \(error)", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// A small deterministic random number generator for test data.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
