@@ -173,7 +173,13 @@ public final class RunContext: Sendable {
         _ request: OperationRequest, execute: @escaping @Sendable (OperationInfo) async throws -> LiveResult
     ) async throws -> PerformedOperation {
         try checkCancellation()
-        let reservation = try reserve([request])[0]
+        let reservation = try reserve(CollectionOfOne(request))[0]
+        if let recorded = reservation.recorded, recorded.outcome != .started {
+            // The fast path of a resume: serve the recorded outcome.
+            core.withLock { $0.replayedEntries += 1 }
+            configuration.observer?(recorded, true)
+            return PerformedOperation(entry: recorded, replayed: true)
+        }
         return try await complete(reservation, request: request, execute: execute)
     }
 
@@ -239,7 +245,7 @@ public final class RunContext: Sendable {
         var placeholderWritten = false
     }
 
-    private func reserve(_ requests: [OperationRequest]) throws -> [Reservation] {
+    private func reserve(_ requests: some Collection<OperationRequest>) throws -> [Reservation] {
         try core.withLock { core in
             let start = core.nextSeq
             var reservations: [Reservation] = []

@@ -287,18 +287,57 @@ extension JSONValue {
 ///
 /// Keys are sorted so that the same value always produces the same bytes.
 public enum PayloadCoder {
-    /// Encodes a value as JSON with sorted keys.
-    public static func encode(_ value: some Encodable) throws -> Data {
+    // Encoders and decoders are thread-safe once configured; reusing them avoids their set-up
+    // cost on every journal entry.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(value)
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    /// Encodes a value as JSON with sorted keys.
+    public static func encode(_ value: some Encodable) throws -> Data {
+        switch value {
+        case let value as Int: return Data(String(value).utf8)
+        case let value as String:
+            var bytes: [UInt8] = []
+            JSONValue.writeString(value, into: &bytes)
+            return Data(bytes)
+        case let value as Bool: return Data((value ? "true" : "false").utf8)
+        default: return try encoder.encode(value)
+        }
     }
 
     /// Decodes a value from JSON.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        if T.self == Int.self, let value = parseInt(data) { return value as! T }
         return try decoder.decode(type, from: data)
+    }
+
+    private static func parseInt(_ data: Data) -> Int? {
+        guard !data.isEmpty, data.count < 19 else { return nil }
+        return data.withUnsafeBytes { bytes -> Int? in
+            var value = 0
+            var index = 0
+            let negative = bytes[0] == UInt8(ascii: "-")
+            if negative {
+                guard bytes.count > 1 else { return nil }
+                index = 1
+            }
+            while index < bytes.count {
+                let byte = bytes[index]
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+                index += 1
+            }
+            return negative ? -value : value
+        }
     }
 }

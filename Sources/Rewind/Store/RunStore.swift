@@ -70,10 +70,11 @@ extension RunStore {
     /// A run's whole journal: the shared prefix of the runs it was forked from, then its own entries.
     public func journal(of id: RunID, upTo end: Int = .max) async throws -> [JournalEntry] {
         let run = try await requireRun(id)
-        var entries: [JournalEntry] = []
-        if let parent = run.parentRunID, let forkSeq = run.forkSeq, forkSeq > 0 {
-            entries = try await journal(of: parent, upTo: min(forkSeq, end))
+        guard let parent = run.parentRunID, let forkSeq = run.forkSeq, forkSeq > 0 else {
+            return try await ownEntries(of: id, in: 0..<end)
         }
+        var entries: [JournalEntry] = []
+        entries = try await journal(of: parent, upTo: min(forkSeq, end))
         let start = run.forkSeq ?? 0
         if end > start {
             let own = try await ownEntries(of: id, in: start..<end)
