@@ -74,6 +74,15 @@ let package = Package(
             dependencies: ["Rewind", "RewindSQLite"],
             path: "Tests/RewindTestWorker"
         ),
+        .executableTarget(
+            name: "RewindCrashWorker",
+            dependencies: ["Rewind", "RewindSQLite"],
+            path: "Tests/RewindCrashWorker"
+        ),
+        .testTarget(
+            name: "RewindCrashTests",
+            dependencies: ["RewindCrashWorker"]
+        ),
         .testTarget(
             name: "RewindTests",
             dependencies: ["Rewind", "RewindTesting"]
