@@ -226,13 +226,14 @@ struct OpenAIProviderTests {
     @Test("An unreachable base URL is a connection error")
     func unreachable() async throws {
         let server = try await FixtureServer.start()
-        let configuration = openAIConfiguration(server, maxRetries: 1)
+        let configuration = openAIConfiguration(server, timeout: 1, maxRetries: 3)
         await server.shutdown()
         let model = OpenAIChatModel(configuration: configuration)
         let error = await expectProviderError(.connection) {
             _ = try await model.respond(to: ChatRequest(messages: [.user("Hi")]))
         }
         #expect(error?.message.contains(configuration.baseURL) == true)
+        #expect(error?.attempts == 2)
     }
 
     @Test("The real API without a key is a missing-configuration error naming OPENAI_API_KEY")

@@ -19,7 +19,7 @@ struct ProviderTransport: Sendable {
     /// The client used when none is given: the shared client, with a read timeout.
     static let defaultClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(120))
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
@@ -61,7 +61,9 @@ struct ProviderTransport: Sendable {
                 if Task.isCancelled || error is CancellationError { throw CancellationError() }
                 failure = transportError(error, url: url, attempt: attempt)
             }
-            guard failure.code.isRetryable, attempt <= configuration.maxRetries else { throw failure }
+            // An unreachable server is tried twice at most: waiting longer rarely helps.
+            let limit = failure.code == .connection ? min(1, configuration.maxRetries) : configuration.maxRetries
+            guard failure.code.isRetryable, attempt <= limit else { throw failure }
             let delay = retryDelay(afterAttempt: attempt, retryAfter: failure.retryAfter)
             logger.notice(
                 "Model request failed; retrying",
