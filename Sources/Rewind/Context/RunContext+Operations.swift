@@ -106,7 +106,7 @@ extension RunContext {
     /// Sleeps durably: the deadline is recorded before sleeping, so a resumed run only sleeps
     /// for the time that is left, and not at all when the deadline has passed.
     public func sleep(for duration: Duration, name: String = "sleep") async throws {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.seconds
         let deadline = try await run(OperationRequest(kind: .timer, name: name), as: Double.self) {
             self.configuration.clock().timeIntervalSince1970 + seconds
         }
@@ -121,7 +121,14 @@ extension RunContext {
         try await sleepUntil(Date(timeIntervalSince1970: recorded))
     }
 
+    /// Waits for a recorded deadline: in this process when it is near, otherwise by suspending
+    /// the run so that a worker continues it at the deadline with no process held meanwhile.
     private func sleepUntil(_ deadline: Date) async throws {
+        if mode == .replay { return }
+        if deadline.timeIntervalSince(configuration.clock()) > configuration.suspendSleepsLongerThan {
+            throw RunSuspendedError(
+                runID: runID, wait: WaitCondition(kind: .timer, signalName: "", deadline: deadline))
+        }
         while true {
             try checkCancellation()
             let remaining = deadline.timeIntervalSince(configuration.clock())

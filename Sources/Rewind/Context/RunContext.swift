@@ -56,6 +56,8 @@ public final class RunContext: Sendable {
         var prefixInputChanges: [Int] = []
         var liveEntries = 0
         var replayedEntries = 0
+        var releaseRequested = false
+        var consumedSignals: Set<String> = []
     }
 
     init(
@@ -80,6 +82,13 @@ public final class RunContext: Sendable {
             if entry.state != nil { since += 1 }
         }
         core.changesSinceSnapshot = since
+        for entry in journal where entry.kind == .signal {
+            if case .value(let payload) = entry.outcome,
+                let id = (try? PayloadCoder.decode(SignalRecord.self, from: payload.data))?.signalID
+            {
+                core.consumedSignals.insert(id)
+            }
+        }
         if journal.isEmpty { Self.applyPatch(&core) }
         self.core = Mutex(core)
     }
@@ -153,9 +162,18 @@ public final class RunContext: Sendable {
 
     func requestCancellation() { core.withLock { $0.cancelRequested = true } }
 
+    /// Asks the run to stop at its next journaled point and be given back, unfinished (graceful shutdown).
+    func requestRelease() { core.withLock { $0.releaseRequested = true } }
+
+    func consumedSignalIDs() -> Set<String> { core.withLock { $0.consumedSignals } }
+
+    func markSignalConsumed(_ id: String) { _ = core.withLock { $0.consumedSignals.insert(id) } }
+
     /// Throws when the run was asked to stop; called by every operation.
     public func checkCancellation() throws {
-        if core.withLock({ $0.cancelRequested }) || Task.isCancelled {
+        let (cancel, release) = core.withLock { ($0.cancelRequested, $0.releaseRequested) }
+        if release { throw RunReleasedError(runID: runID) }
+        if cancel || Task.isCancelled {
             throw RunCancelledError(runID: runID)
         }
     }
@@ -332,10 +350,13 @@ public final class RunContext: Sendable {
             if !reservation.placeholderWritten {
                 inDoubt = true
                 if request.recordsStart, request.inDoubt == .stop {
-                    throw RewindError(
-                        .inDoubt,
-                        "Run \(runID) stopped at seq \(recorded.seq): \(request.kind) \"\(request.name)\" started earlier but its result was not recorded (the process ended during it). It may or may not have taken effect. Check its effect (idempotency key \(runID)/\(recorded.seq)), then resume the run to retry it.",
-                        runID: runID, seq: recorded.seq)
+                    if let rejection = try await inDoubtDecision(for: recorded, request: request) {
+                        // A person decided the effect must not be retried: record that as its outcome.
+                        var entry = recorded
+                        entry.outcome = .error(rejection)
+                        try await store.completeStarted(entry, leaseOwner: leaseOwner)
+                        return PerformedOperation(entry: entry, replayed: false)
+                    }
                 }
                 if mode == .replay {
                     throw RewindError(
@@ -372,6 +393,38 @@ public final class RunContext: Sendable {
         return PerformedOperation(entry: entry, replayed: false)
     }
 
+    /// For an in-doubt side effect whose policy is to stop: `nil` when a person approved a retry,
+    /// the rejection to record when they rejected it, and a suspension when nobody decided yet.
+    private func inDoubtDecision(for recorded: JournalEntry, request: OperationRequest) async throws -> RecordedError? {
+        let name = "in-doubt:\(recorded.seq)"
+        let consumed = consumedSignalIDs()
+        guard
+            let signal = try await store.signals(for: runID).last(where: {
+                $0.name == name && !consumed.contains($0.id)
+            })
+        else {
+            throw RunSuspendedError(
+                runID: runID,
+                wait: WaitCondition(
+                    kind: .approval, signalName: name,
+                    prompt: [
+                        "question": .string(
+                            "\(request.kind) \"\(request.name)\" (seq \(recorded.seq)) started but its result was not recorded: the process ended during it. Check whether it took effect (idempotency key \(runID)/\(recorded.seq)). Approve to run it again with the same idempotency key; reject to record it as failed."
+                        ),
+                        "seq": .int(recorded.seq),
+                    ],
+                    schema: ApprovalDecision.schema))
+        }
+        markSignalConsumed(signal.id)
+        let decision = try? signal.payload.decode(as: ApprovalDecision.self)
+        if decision?.approved == true { return nil }
+        return RecordedError(
+            type: "InDoubtRejected",
+            message:
+                "A person chose not to retry \(request.kind) \"\(request.name)\": \(decision?.reason ?? "no reason given")"
+        )
+    }
+
     private func executeLive(
         _ request: OperationRequest, seq: Int, execute: @escaping @Sendable (OperationInfo) async throws -> LiveResult
     ) async throws -> (Outcome, Usage?, Int) {
@@ -394,6 +447,14 @@ public final class RunContext: Sendable {
             }
         }
     }
+}
+
+/// The run was given back at a journaled point (a worker shutting down); any worker can continue it.
+public struct RunReleasedError: Error, Sendable, CustomStringConvertible {
+    /// The run that stopped.
+    public var runID: RunID
+
+    public var description: String { "Run \(runID) was released at a journaled point and is pending again." }
 }
 
 /// The run was asked to stop; it stopped at a journaled point and can be resumed.

@@ -36,13 +36,18 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var lease: Lease?
     /// Whether a cancellation was requested and not yet acted upon.
     public var cancelRequested: Bool
+    /// What the run waits for, while it is suspended.
+    public var waitingFor: WaitCondition?
+    /// When a suspended run should be looked at again (its deadline, or now when a signal arrived).
+    public var wakeAt: Date?
 
     /// Creates a run record.
     public init(
         id: RunID, workflow: String, workflowVersion: Int = 1, input: JSONValue, status: RunStatus = .pending,
         output: JSONValue? = nil, error: RecordedError? = nil, parentRunID: RunID? = nil, forkSeq: Int? = nil,
         forkChanges: JSONValue? = nil, createdAt: Date = Date(), updatedAt: Date? = nil, finishedAt: Date? = nil,
-        metadata: [String: String] = [:], journalLength: Int? = nil, lease: Lease? = nil, cancelRequested: Bool = false
+        metadata: [String: String] = [:], journalLength: Int? = nil, lease: Lease? = nil, cancelRequested: Bool = false,
+        waitingFor: WaitCondition? = nil, wakeAt: Date? = nil
     ) {
         self.id = id
         self.workflow = workflow
@@ -61,6 +66,8 @@ public struct RunRecord: Sendable, Hashable, Codable {
         self.journalLength = journalLength ?? forkSeq ?? 0
         self.lease = lease
         self.cancelRequested = cancelRequested
+        self.waitingFor = waitingFor
+        self.wakeAt = wakeAt
     }
 }
 
@@ -86,8 +93,8 @@ public enum RunCompletion: Sendable, Hashable {
     case failed(RecordedError)
     /// Stopped on request.
     case cancelled
-    /// Waiting with no process attached.
-    case suspended
+    /// Waiting with no process attached, for what the condition says.
+    case suspended(WaitCondition)
     /// Given back unfinished, to be resumed by anyone (for a graceful shutdown).
     case released
 

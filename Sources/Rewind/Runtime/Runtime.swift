@@ -28,6 +28,8 @@ public final class Runtime: Sendable {
         public var observer: (@Sendable (JournalEntry, Bool) -> Void)?
         /// The id of this process as a lease owner.
         public var owner: String = LeaseOwner.make()
+        /// Durable sleeps longer than this many seconds suspend the run instead of holding the process.
+        public var suspendSleepsLongerThan: Double = 60
 
         /// The default configuration.
         public init() {}
@@ -135,6 +137,7 @@ public final class Runtime: Sendable {
         if created || stored.status == .pending {
             launch(stored.id, mode: .resume)
         }
+        wakeWorkers()
         return stored
     }
 
@@ -244,6 +247,112 @@ public final class Runtime: Sendable {
         for task in tasks { _ = try? await task.value }
     }
 
+    // MARK: - Signals
+
+    /// Delivers a signal to a run.
+    ///
+    /// A signal sent before the run waits for it is kept; sending the same `id` twice has no
+    /// second effect. A suspended run waiting for this signal becomes due for a worker.
+    ///
+    /// - Returns: `false` when a signal with this id was delivered before.
+    /// - Throws: ``RewindError`` `runNotFound`; `invalidArgument` when the run is finished, is
+    ///   waiting for another signal, or the payload does not match the schema it waits for.
+    ///   The run is untouched when it throws.
+    @discardableResult
+    public func signal(_ id: RunID, name: String, payload: JSONValue, signalID: String? = nil) async throws -> Bool {
+        let run = try await store.requireRun(id)
+        if run.status.isTerminal {
+            throw RewindError(
+                .invalidArgument,
+                "Run \(id) is \(run.status); it does not wait for signals any more, so \"\(name)\" was not delivered.",
+                runID: id)
+        }
+        if run.status == .suspended, let wait = run.waitingFor {
+            if wait.kind == .timer || wait.signalName != name {
+                let waiting = wait.kind == .timer ? "a timer" : "signal \"\(wait.signalName)\""
+                throw RewindError(
+                    .invalidArgument,
+                    "Run \(id) is waiting for \(waiting), not for \"\(name)\"; the signal was not delivered. See `rewind pending`.",
+                    runID: id)
+            }
+            if let schema = wait.schema, let problem = JSONSchemaCheck.problem(with: payload, against: schema) {
+                throw RewindError(
+                    .invalidArgument,
+                    "The payload for signal \"\(name)\" of run \(id) does not match what the run expects: \(problem). Expected schema: \(schema.canonicalString)",
+                    runID: id)
+            }
+        }
+        let now = configuration.clock()
+        let signal = Signal(id: signalID ?? UUID().uuidString, runID: id, name: name, payload: payload, sentAt: now)
+        let delivered = try await store.sendSignal(signal, now: now)
+        wakeWorkers()
+        return delivered
+    }
+
+    /// Approves what a run waits for (its `ctx.approve(…)` call).
+    @discardableResult
+    public func approve(_ id: RunID, comment: String? = nil, signalID: String? = nil) async throws -> Bool {
+        let decision = try JSONValue(encoding: ApprovalDecision(approved: true, comment: comment))
+        return try await signal(id, name: try await approvalSignalName(id), payload: decision, signalID: signalID)
+    }
+
+    /// Rejects what a run waits for (its `ctx.approve(…)` call), with a reason.
+    @discardableResult
+    public func reject(_ id: RunID, reason: String, signalID: String? = nil) async throws -> Bool {
+        let decision = try JSONValue(encoding: ApprovalDecision(approved: false, reason: reason))
+        return try await signal(id, name: try await approvalSignalName(id), payload: decision, signalID: signalID)
+    }
+
+    private func approvalSignalName(_ id: RunID) async throws -> String {
+        let run = try await store.requireRun(id)
+        if let wait = run.waitingFor, wait.kind == .approval { return wait.signalName }
+        return "approval"
+    }
+
+    // MARK: - Workers
+
+    private let wakeups = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    /// Wakes workers of this runtime waiting for work (a signal arrived, a run was started).
+    func wakeWorkers() {
+        let waiting = wakeups.withLock { continuations in
+            defer { continuations = [] }
+            return continuations
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Waits until woken or until the interval passed.
+    func waitForWork(upTo interval: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: interval) }
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.wakeups.withLock { $0.append(continuation) }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+            self.wakeWorkers()
+        }
+    }
+
+    /// Starts executing a due run in the background unless it already runs here.
+    func executeDue(_ run: RunRecord) -> Task<RunRecord, any Error> {
+        launch(run.id, mode: run.parentRunID != nil ? .fork : .resume)
+    }
+
+    /// The number of runs executing in this runtime.
+    public var activeRunCount: Int { registry.withLock { $0.active.count } }
+
+    /// Asks every run executing here to stop at its next journaled point and be given back as
+    /// `pending`, then waits for them (graceful shutdown).
+    public func releaseActiveRuns() async {
+        let contexts = registry.withLock { $0.active.values.compactMap(\.context) }
+        for context in contexts { context.requestRelease() }
+        await waitForActiveRuns()
+    }
+
     // MARK: - Strict replay
 
     /// Replays a run strictly: serves every recorded outcome, executes nothing, writes nothing.
@@ -317,6 +426,11 @@ public final class Runtime: Sendable {
         do {
             let output = try await workflow.execute(context, run.input)
             completion = .completed(output)
+        } catch let suspension as RunSuspendedError {
+            completion = .suspended(suspension.wait)
+            logger.debug("Run suspended", metadata: ["rewind.waiting_for": "\(suspension.wait.kind)"])
+        } catch is RunReleasedError {
+            completion = .released
         } catch is RunCancelledError {
             completion = .cancelled
         } catch is CancellationError {
@@ -326,11 +440,6 @@ public final class Runtime: Sendable {
             completion = .failed(RecordedError(type: "NonDeterminismError", message: error.description))
         } catch let error as RewindError where error.code == .leaseLost || error.code == .conflict {
             logger.warning("Lost the run to another process", metadata: ["error": "\(error)"])
-            throw error
-        } catch let error as RewindError where error.code == .inDoubt {
-            completion = .suspended
-            logger.warning("Run stopped at an in-doubt side effect", metadata: ["error": "\(error)"])
-            try await store.finish(id, owner: owner, completion: completion, now: configuration.clock())
             throw error
         } catch {
             completion = .failed(RecordedError(error))

@@ -9,6 +9,7 @@ public final class InMemoryStore: RunStore {
     private struct Contents {
         var runs: [RunID: RunRecord] = [:]
         var entries: [RunID: [JournalEntry]] = [:]
+        var signals: [RunID: [Signal]] = [:]
     }
 
     private let contents = Mutex(Contents())
@@ -45,6 +46,8 @@ public final class InMemoryStore: RunStore {
             run.lease = lease
             run.status = .running
             run.cancelRequested = false
+            run.waitingFor = nil
+            run.wakeAt = nil
             run.updatedAt = now
             contents.runs[id] = run
             return run
@@ -112,6 +115,29 @@ public final class InMemoryStore: RunStore {
         }
     }
 
+    public func sendSignal(_ signal: Signal, now: Date) async throws -> Bool {
+        try contents.withLock { contents in
+            guard var run = contents.runs[signal.runID] else { throw RewindError.runNotFound(signal.runID) }
+            if contents.signals[signal.runID, default: []].contains(where: { $0.id == signal.id }) { return false }
+            contents.signals[signal.runID, default: []].append(signal)
+            if run.status == .suspended {
+                run.wakeAt = now
+                contents.runs[signal.runID] = run
+            }
+            return true
+        }
+    }
+
+    public func signals(for id: RunID) async throws -> [Signal] {
+        contents.withLock { $0.signals[id] ?? [] }
+    }
+
+    public func dueRuns(now: Date, limit: Int) async throws -> [RunRecord] {
+        contents.withLock { contents in
+            Array(contents.runs.values.filter { $0.isDue(at: now) }.sorted { $0.id < $1.id }.prefix(limit))
+        }
+    }
+
     public func requestCancellation(_ id: RunID) async throws {
         try contents.withLock { contents in
             guard var run = contents.runs[id] else { throw RewindError.runNotFound(id) }
@@ -122,12 +148,24 @@ public final class InMemoryStore: RunStore {
 }
 
 extension RunRecord {
+    /// Whether a worker should execute the run at `now` (see ``RunStore/dueRuns(now:limit:)``).
+    public func isDue(at now: Date) -> Bool {
+        switch status {
+        case .pending: return lease.map { $0.expiresAt <= now } ?? true
+        case .running: return lease.map { $0.expiresAt <= now } ?? true
+        case .suspended: return wakeAt.map { $0 <= now } ?? false
+        case .completed, .failed, .cancelled: return false
+        }
+    }
+
     /// Applies the end of an execution to the record (shared by the stores).
     public mutating func apply(_ completion: RunCompletion, now: Date) {
         status = completion.status
         lease = nil
         updatedAt = now
         cancelRequested = false
+        waitingFor = nil
+        wakeAt = nil
         switch completion {
         case .completed(let value):
             output = value
@@ -138,7 +176,10 @@ extension RunRecord {
             finishedAt = now
         case .cancelled:
             finishedAt = now
-        case .suspended, .released:
+        case .suspended(let wait):
+            waitingFor = wait
+            wakeAt = wait.deadline
+        case .released:
             break
         }
     }

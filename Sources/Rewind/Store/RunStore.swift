@@ -56,6 +56,20 @@ public protocol RunStore: Sendable {
 
     /// Asks a running run to stop at its next journaled point.
     func requestCancellation(_ id: RunID) async throws
+
+    /// Stores a signal for a run unless one with the same id exists for it.
+    ///
+    /// A suspended run's `wakeAt` becomes `now`, so that a worker looks at it.
+    /// - Returns: `false` when the signal id was delivered before (nothing changes).
+    /// - Throws: ``RewindError/Code/runNotFound``.
+    func sendSignal(_ signal: Signal, now: Date) async throws -> Bool
+
+    /// Every signal delivered to a run, oldest first.
+    func signals(for id: RunID) async throws -> [Signal]
+
+    /// Runs a worker should execute now, oldest first: `pending` runs nobody holds, `running`
+    /// runs whose lease expired, and `suspended` runs whose `wakeAt` has come.
+    func dueRuns(now: Date, limit: Int) async throws -> [RunRecord]
 }
 
 extension RunStore {
@@ -84,7 +98,26 @@ extension RunStore {
     }
 }
 
+// Stores written before signals existed: they compile, and say clearly that they cannot wait.
+extension RunStore {
+    public func sendSignal(_ signal: Signal, now: Date) async throws -> Bool {
+        throw RewindError.unsupported("signals", store: self)
+    }
+
+    public func signals(for id: RunID) async throws -> [Signal] {
+        throw RewindError.unsupported("signals", store: self)
+    }
+
+    public func dueRuns(now: Date, limit: Int) async throws -> [RunRecord] {
+        throw RewindError.unsupported("workers", store: self)
+    }
+}
+
 extension RewindError {
+    static func unsupported(_ feature: String, store: some RunStore) -> RewindError {
+        RewindError(.storeFailure, "\(type(of: store)) does not support \(feature) yet; use another store.")
+    }
+
     /// No run has this id.
     public static func runNotFound(_ id: RunID) -> RewindError {
         RewindError(
