@@ -101,6 +101,10 @@ public final class SQLiteStore: RunStore {
         }
         pool = try Self.mapErrors(path: path) {
             let pool = try DatabasePool(path: path, configuration: Self.grdbConfiguration(configuration))
+            if configuration.durability == .full {
+                // GRDB sets synchronous=NORMAL on the writer when it enables WAL; only the writer commits.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            }
             try SQLiteSchema.migrator().migrate(pool)
             return pool
         }
@@ -110,10 +114,6 @@ public final class SQLiteStore: RunStore {
         var grdb = GRDB.Configuration()
         grdb.busyMode = .timeout(configuration.busyTimeout)
         grdb.maximumReaderCount = max(1, configuration.maximumReaderCount)
-        let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
-        grdb.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
         return grdb
     }
 

@@ -203,6 +203,7 @@ struct SQLiteStoreTests {
         // Another connection (as another process would) holds the write lock.
         var configuration = GRDB.Configuration()
         configuration.journalMode = .wal
+        configuration.allowsUnsafeTransactions = true
         let other = try DatabaseQueue(path: path, configuration: configuration)
         try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
         let started = Date()
