@@ -87,7 +87,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RewindTests",
-            dependencies: ["Rewind", "RewindTesting"]
+            dependencies: [
+                "Rewind", "RewindTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "RewindSQLiteTests",
