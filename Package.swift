@@ -62,6 +62,8 @@ let package = Package(
             dependencies: [
                 "Rewind",
                 "RewindSQLite",
+                "RewindAgents",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -69,12 +71,30 @@ let package = Package(
         .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
         .executableTarget(
             name: "rewind-bench",
-            dependencies: ["Rewind", "RewindSQLite"]
+            dependencies: ["Rewind", "RewindSQLite", "RewindAgents"]
         ),
         .executableTarget(
             name: "RewindTestWorker",
             dependencies: ["Rewind", "RewindSQLite"],
             path: "Tests/RewindTestWorker"
+        ),
+        .executableTarget(
+            name: "HaikuAgent",
+            dependencies: ["Rewind", "RewindAgents", "RewindSQLite"],
+            path: "Examples/HaikuAgent",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "WeatherAgent",
+            dependencies: ["Rewind", "RewindAgents", "RewindSQLite"],
+            path: "Examples/WeatherAgent",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "StuckSearchAgent",
+            dependencies: ["Rewind", "RewindAgents", "RewindSQLite"],
+            path: "Examples/StuckSearchAgent",
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "RewindCrashWorker",
