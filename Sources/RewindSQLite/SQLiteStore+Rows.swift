@@ -141,7 +141,7 @@ enum SQLiteRows {
                 entry.seq, entry.kind.rawValue, entry.name, entry.inputHash, input.inline, input.blob?.hash, outcome,
                 value.inline, value.blob?.hash, error, date(entry.startedAt), entry.duration, entry.attempts,
                 entry.usage?.inputTokens, entry.usage?.outputTokens, entry.usage?.costUSD, entry.usage?.model,
-                entry.state.map { $0.json.canonicalData },
+                entry.state.map(StateChangeCoding.encode),
             ]
         }
     }
@@ -201,7 +201,7 @@ enum SQLiteRows {
         if let inputTokens = row[13] as Int? {
             usage = Usage(inputTokens: inputTokens, outputTokens: row[14] ?? 0, costUSD: row[15], model: row[16])
         }
-        let state = try (row[17] as Data?).map { try StateChange(json: FastJSONParser.parse($0)) }
+        let state = try (row[17] as Data?).map(StateChangeCoding.decode)
         return JournalEntry(
             runID: runID, seq: seq, kind: EntryKind(rawValue: row[1]), name: row[2], inputHash: row[3], input: input,
             outcome: outcome, startedAt: date(row[10] as Double), duration: row[11], attempts: row[12], usage: usage,

@@ -231,6 +231,23 @@ struct SQLiteStoreTests {
         #expect(try await store.ownEntries(of: "r", in: 0..<5) == [Self.entry("r", 0)])
     }
 
+    @Test func storesStateChangesInTheCoreCanonicalForm() throws {
+        let paths = [
+            JSONPath.root, JSONPath("/messages/3/content"), JSONPath(components: ["a/b", "c~d", "~1", "", "x.y"]),
+            JSONPath(components: ["é🎉"]), JSONPath("a.b"),
+        ]
+        let changes: [StateChange] = [
+            .snapshot(["messages": [["role": "user"]], "n": 1]), .delta([]),
+            .delta(paths.map { .set($0, ["v": 1.5]) }), .delta(paths.map { .remove($0) }),
+            .delta(paths.map { .append($0, [1, "two"]) }),
+        ]
+        for change in changes {
+            let stored = StateChangeCoding.encode(change)
+            #expect(stored == change.json.canonicalData)
+            #expect(try StateChangeCoding.decode(stored) == StateChange(json: change.json))
+        }
+    }
+
     @Test func parsesStoredJSONLikeTheCore() throws {
         let documents = [
             #"{"a":[1,-2,3.5,-0.25,1e+20,true,false,null],"b":{"c":"\u00e9\ud83c\udf89\n\t\"\\\/"},"":""}"#,
