@@ -352,15 +352,17 @@ struct AgentTests {
             #expect(try await store.journal(of: "w")[1].outcome != .started)
             #expect(model.requests.count == 1)
         case .stop:
-            do {
-                _ = try await runtime.resume("w")
-                Issue.record("expected an in-doubt error")
-            } catch let error as RewindError {
-                #expect(error.code == .inDoubt)
-                #expect(error.seq == 1)
-            }
+            // The run stops and asks a person; nothing is sent again until they decide.
+            let suspended = try await runtime.resume("w")
+            #expect(suspended.status == .suspended)
+            #expect(suspended.waitingFor?.signalName == "in-doubt:1")
             #expect(keys.get.isEmpty)
             #expect(model.requests.isEmpty)
+            // Approved: the email is sent again with the same idempotency key.
+            try await runtime.approve("w", comment: "not sent, checked the mail server")
+            let record = try await runtime.resume("w")
+            #expect(record.status == .completed)
+            #expect(keys.get == ["w/1"])
         }
     }
 
