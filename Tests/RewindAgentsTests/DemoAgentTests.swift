@@ -21,7 +21,7 @@ struct DemoAgentTests {
         let store = InMemoryStore()
         let runtime = Runtime(store: store)
         let meter = UsageMeter()
-        let workflow = DemoAgent.workflow(model: DemoAgent.scriptedModel(delay: .zero), meter: meter)
+        let workflow = DemoAgent.workflow(model: DemoAgent.scriptedModel(delay: .milliseconds(30)), meter: meter)
         let result = try await runtime.run(workflow, input: DemoInput(), id: "demo-1")
         #expect(result.iterations == 4 && result.toolCalls == 4)
         #expect(result.text.contains("Paris: 17 °C, light rain."))
@@ -34,6 +34,8 @@ struct DemoAgentTests {
                 "scripted",
             ])
         #expect(meter.totals.liveModelCalls == 4 && meter.totals.liveToolCalls == 4)
+        // A model call's entry records how long the call took, though it was made before the entry was reserved.
+        #expect(journal.filter { $0.kind == .llm }.allSatisfy { $0.duration >= 0.025 })
 
         let again = try await Runtime(store: InMemoryStore()).run(
             DemoAgent.workflow(model: DemoAgent.scriptedModel(delay: .zero)), input: DemoInput(), id: "demo-2")

@@ -49,11 +49,17 @@ public struct LiveResult: Sendable {
     public var payload: Payload
     /// Tokens and cost, for model calls.
     public var usage: Usage?
+    /// When the work started and how long it took in seconds, if it was done before the entry was reserved.
+    ///
+    /// A model call is made first so that a failed call records nothing; its real timing is
+    /// recorded. `nil`: the time spent in the `execute` closure is recorded.
+    public var timing: (startedAt: Date, duration: Double)?
 
     /// Creates a result.
-    public init(payload: Payload, usage: Usage? = nil) {
+    public init(payload: Payload, usage: Usage? = nil, timing: (startedAt: Date, duration: Double)? = nil) {
         self.payload = payload
         self.usage = usage
+        self.timing = timing
     }
 }
 

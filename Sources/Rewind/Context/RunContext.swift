@@ -376,13 +376,15 @@ public final class RunContext: Sendable {
                 state: state)
             try await store.append([entry], to: runID, expectedSeq: reservation.seq, leaseOwner: leaseOwner)
         }
-        let (outcome, usage, attempts) = try await executeLive(request, seq: reservation.seq, execute: execute)
+        let (outcome, usage, attempts, timing) = try await executeLive(
+            request, seq: reservation.seq, execute: execute)
         if inDoubt { logger.notice("Re-executed in-doubt entry", metadata: ["rewind.seq": "\(reservation.seq)"]) }
         if state == nil, let recorded = reservation.recorded { state = recorded.state }
         let entry = JournalEntry(
             runID: runID, seq: reservation.seq, kind: request.kind, name: request.name, inputHash: request.inputHash,
-            input: request.recordedInput, outcome: outcome, startedAt: started,
-            duration: Date().timeIntervalSince(started), attempts: attempts, usage: usage, state: state)
+            input: request.recordedInput, outcome: outcome, startedAt: timing?.startedAt ?? started,
+            duration: timing?.duration ?? Date().timeIntervalSince(started), attempts: attempts, usage: usage,
+            state: state)
         if request.recordsStart || startedEntry {
             try await store.completeStarted(entry, leaseOwner: leaseOwner)
         } else {
@@ -427,17 +429,17 @@ public final class RunContext: Sendable {
 
     private func executeLive(
         _ request: OperationRequest, seq: Int, execute: @escaping @Sendable (OperationInfo) async throws -> LiveResult
-    ) async throws -> (Outcome, Usage?, Int) {
+    ) async throws -> (Outcome, Usage?, Int, (startedAt: Date, duration: Double)?) {
         var attempt = 1
         while true {
             let info = OperationInfo(runID: runID, seq: seq, attempt: attempt)
             do {
                 let result = try await RunContext.$currentOperation.withValue(info) { try await execute(info) }
-                return (.value(result.payload), result.usage, attempt)
+                return (.value(result.payload), result.usage, attempt, result.timing)
             } catch {
                 if error is CancellationError || error is RunCancelledError || Task.isCancelled { throw error }
                 if attempt >= request.retry.maxAttempts {
-                    return (.error(RecordedError(error)), nil, attempt)
+                    return (.error(RecordedError(error)), nil, attempt, nil)
                 }
                 logger.debug(
                     "Attempt failed; retrying",

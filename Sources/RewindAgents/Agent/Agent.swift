@@ -189,10 +189,12 @@ extension Agent {
 
             // A live call is made before its entry is reserved: a call that fails records
             // nothing, so a resume sends it again instead of replaying a failure.
-            let live: ChatResponse?
+            let live: (response: ChatResponse, startedAt: Date, duration: Double)?
             if !ctx.isReplaying, ctx.mode != .replay {
                 try ctx.checkCancellation()
-                live = try await send(request)
+                let startedAt = Date()
+                let response = try await send(request)
+                live = (response, startedAt, Date().timeIntervalSince(startedAt))
             } else {
                 live = nil
             }
@@ -201,13 +203,15 @@ extension Agent {
             let performed = try await ctx.perform(operation) { _ in
                 let response: ChatResponse
                 if let live {
-                    response = live
+                    response = live.response
                 } else {
                     response = try await model.respond(to: request)
                 }
                 var priced = response
                 priced.usage = prices.pricing(response.usage, model: response.model)
-                return LiveResult(payload: try Payload(encoding: priced), usage: priced.usage)
+                return LiveResult(
+                    payload: try Payload(encoding: priced), usage: priced.usage,
+                    timing: live.map { ($0.startedAt, $0.duration) })
             }
             let response: ChatResponse
             do {
