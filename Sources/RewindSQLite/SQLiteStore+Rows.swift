@@ -6,7 +6,8 @@ import Rewind
 enum SQLiteRows {
     static let runColumns = """
         id, workflow, workflow_version, input, status, output, error, parent_run_id, fork_seq, fork_changes, \
-        created_at, updated_at, finished_at, metadata, journal_length, lease_owner, lease_expires_at, cancel_requested
+        created_at, updated_at, finished_at, metadata, journal_length, lease_owner, lease_expires_at, cancel_requested, \
+        waiting_for, wake_at
         """
 
     static let entryColumns = """
@@ -58,7 +59,7 @@ enum SQLiteRows {
             run.output.map(json), run.error.map(errorJSON), run.parentRunID?.rawValue, run.forkSeq,
             run.forkChanges.map(json), date(run.createdAt), date(run.updatedAt), run.finishedAt.map(date),
             metadataJSON(run.metadata), run.journalLength, run.lease?.owner, run.lease.map { date($0.expiresAt) },
-            run.cancelRequested,
+            run.cancelRequested, try? run.waitingFor.map { try PayloadCoder.encode($0) }, run.wakeAt.map(date),
         ]
         return StatementArguments(values)
     }
@@ -81,7 +82,9 @@ enum SQLiteRows {
             forkChanges: try (row[9] as Data?).map(json), createdAt: date(row[10] as Double),
             updatedAt: date(row[11] as Double), finishedAt: (row[12] as Double?).map(date),
             metadata: try metadata(row[13] as Data), journalLength: row[14], lease: lease,
-            cancelRequested: row[17])
+            cancelRequested: row[17],
+            waitingFor: try (row[18] as Data?).map { try PayloadCoder.decode(WaitCondition.self, from: $0) },
+            wakeAt: (row[19] as Double?).map(date))
     }
 
     // MARK: Entries

@@ -10,7 +10,7 @@ extension SQLiteStore {
         return try await write(runID: run.id) { db in
             let insert = try db.cachedStatement(
                 sql:
-                    "INSERT INTO runs (\(SQLiteRows.runColumns)) VALUES (\(Self.placeholders(18))) ON CONFLICT (id) DO NOTHING"
+                    "INSERT INTO runs (\(SQLiteRows.runColumns)) VALUES (\(Self.placeholders(20))) ON CONFLICT (id) DO NOTHING"
             )
             try insert.execute(arguments: SQLiteRows.runArguments(candidate))
             if db.changesCount > 0 { return (candidate, true) }
@@ -67,11 +67,13 @@ extension SQLiteStore {
             run.lease = lease
             run.status = .running
             run.cancelRequested = false
+            run.waitingFor = nil
+            run.wakeAt = nil
             run.updatedAt = now
             try db.cachedStatement(
                 sql: """
                     UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0,
-                    updated_at = ? WHERE id = ?
+                    waiting_for = NULL, wake_at = NULL, updated_at = ? WHERE id = ?
                     """
             ).execute(arguments: [
                 lease.owner, SQLiteRows.date(lease.expiresAt), SQLiteRows.date(now), id.rawValue,
@@ -101,12 +103,13 @@ extension SQLiteStore {
             try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = ?, output = ?, error = ?, updated_at = ?, finished_at = ?,
-                    lease_owner = NULL, lease_expires_at = NULL, cancel_requested = ? WHERE id = ?
+                    lease_owner = NULL, lease_expires_at = NULL, cancel_requested = ?, waiting_for = ?, wake_at = ?
+                    WHERE id = ?
                     """
             ).execute(arguments: [
                 run.status.rawValue, run.output.map(SQLiteRows.json), run.error.map(SQLiteRows.errorJSON),
                 SQLiteRows.date(run.updatedAt), run.finishedAt.map(SQLiteRows.date), run.cancelRequested,
-                id.rawValue,
+                try run.waitingFor.map { try PayloadCoder.encode($0) }, run.wakeAt.map(SQLiteRows.date), id.rawValue,
             ])
         }
     }
@@ -116,7 +119,7 @@ extension SQLiteStore {
         let limit = configuration.inlinePayloadLimit
         let prepared = try entries.map { try SQLiteRows.PreparedEntry($0, limit: limit) }
         let now = SQLiteRows.date(Date())
-        try await write(runID: id) { db in
+        try await groupWrite(runID: id) { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT journal_length, lease_owner FROM runs WHERE id = ?"),
                 arguments: [id.rawValue])
@@ -147,7 +150,7 @@ extension SQLiteStore {
     public func completeStarted(_ entry: JournalEntry, leaseOwner: String?) async throws {
         let prepared = try SQLiteRows.PreparedEntry(entry, limit: configuration.inlinePayloadLimit)
         let id = entry.runID
-        try await write(runID: id) { db in
+        try await groupWrite(runID: id) { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT lease_owner FROM runs WHERE id = ?"), arguments: [id.rawValue])
             guard let row else { throw RewindError.runNotFound(id) }

@@ -69,6 +69,7 @@ public final class SQLiteStore: RunStore {
     public let configuration: Configuration
 
     let pool: DatabasePool
+    let committer: GroupCommitter
 
     /// Opens the store at `path`, creating the file and its parent directories when missing.
     ///
@@ -108,6 +109,7 @@ public final class SQLiteStore: RunStore {
             try SQLiteSchema.migrator().migrate(pool)
             return pool
         }
+        committer = GroupCommitter(pool: pool)
     }
 
     static func grdbConfiguration(_ configuration: Configuration) -> GRDB.Configuration {
@@ -202,6 +204,15 @@ public final class SQLiteStore: RunStore {
     func write<T: Sendable>(runID: RunID? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.write(body)
+        } catch let error as DatabaseError {
+            throw Self.rewindError(error, path: path, runID: runID)
+        }
+    }
+
+    /// Runs a journal write in a transaction shared with concurrent appends (group commit).
+    func groupWrite(runID: RunID? = nil, _ body: @escaping @Sendable (Database) throws -> Void) async throws {
+        do {
+            try await committer.write(body)
         } catch let error as DatabaseError {
             throw Self.rewindError(error, path: path, runID: runID)
         }

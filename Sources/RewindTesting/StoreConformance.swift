@@ -73,6 +73,8 @@ public struct StoreConformance: Sendable {
         case unicode
         /// See ``StoreConformance/cancellationIsVisibleThroughRenewLease()``.
         case cancellationIsVisibleThroughRenewLease
+        /// Signals are kept per run, deduplicated by id, and wake suspended runs; due runs are listed.
+        case signalsAndDueRuns
 
         public var description: String { rawValue }
     }
@@ -94,6 +96,7 @@ public struct StoreConformance: Sendable {
         case .largePayloads: try await largePayloads()
         case .unicode: try await unicode()
         case .cancellationIsVisibleThroughRenewLease: try await cancellationIsVisibleThroughRenewLease()
+        case .signalsAndDueRuns: try await signalsAndDueRuns()
         }
     }
 
@@ -298,6 +301,53 @@ public struct StoreConformance: Sendable {
     }
 
     /// Only the lease holder appends and finishes; a live lease blocks others unless forced or expired.
+    public func signalsAndDueRuns() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        _ = try await store.createRun(RunRecord(id: "due-pending", workflow: "w", input: [:], createdAt: now))
+        _ = try await store.createRun(RunRecord(id: "due-waiting", workflow: "w", input: [:], createdAt: now))
+        _ = try await store.createRun(RunRecord(id: "due-running", workflow: "w", input: [:], createdAt: now))
+        let lease = Lease(owner: "host:1:a", expiresAt: now.addingTimeInterval(30))
+        _ = try await store.acquire("due-running", lease: lease, now: now, force: false)
+        _ = try await store.acquire("due-waiting", lease: lease, now: now, force: false)
+        let wait = WaitCondition(
+            kind: .approval, signalName: "approval", prompt: ["question": "Refund 40 EUR?"],
+            schema: ["type": "object"], deadline: now.addingTimeInterval(3600))
+        try await store.finish("due-waiting", owner: lease.owner, completion: .suspended(wait), now: now)
+        let waiting = try await store.requireRun("due-waiting")
+        #expect(waiting.status == .suspended)
+        #expect(waiting.waitingFor == wait)
+        #expect(waiting.wakeAt == wait.deadline)
+        #expect(try await store.dueRuns(now: now, limit: 10).map(\.id) == ["due-pending"])
+        // The running run becomes due when its lease expires; the suspended one at its deadline.
+        let later = now.addingTimeInterval(3600)
+        #expect(
+            try await store.dueRuns(now: later, limit: 10).map(\.id) == ["due-pending", "due-running", "due-waiting"])
+        #expect(try await store.dueRuns(now: later, limit: 1).count == 1)
+
+        // A signal is stored once per id and wakes the suspended run at once.
+        let signal = Signal(
+            id: "sig-1", runID: "due-waiting", name: "approval", payload: ["approved": true], sentAt: now)
+        #expect(try await store.sendSignal(signal, now: now.addingTimeInterval(5)))
+        #expect(try await store.sendSignal(signal, now: now.addingTimeInterval(6)) == false)
+        #expect(try await store.signals(for: "due-waiting") == [signal])
+        #expect(try await store.requireRun("due-waiting").wakeAt == now.addingTimeInterval(5))
+        #expect(try await store.dueRuns(now: now.addingTimeInterval(5), limit: 10).map(\.id).contains("due-waiting"))
+        // Signals for a run that is not suspended are kept without changing the run.
+        let early = Signal(id: "sig-2", runID: "due-pending", name: "go", payload: "ü ✓", sentAt: now)
+        #expect(try await store.sendSignal(early, now: now))
+        #expect(try await store.requireRun("due-pending").wakeAt == nil)
+        #expect(try await store.signals(for: "due-pending") == [early])
+        #expect(try await store.signals(for: "due-running").isEmpty)
+        await Self.expectError(.runNotFound, "signalling a missing run") {
+            _ = try await store.sendSignal(Signal(runID: "missing", name: "x", payload: nil), now: now)
+        }
+        // Acquiring the run clears what it waited for.
+        _ = try await store.acquire("due-waiting", lease: lease, now: later, force: false)
+        let resumed = try await store.requireRun("due-waiting")
+        #expect(resumed.waitingFor == nil && resumed.wakeAt == nil)
+    }
+
     public func leaseFencing() async throws {
         let store = try await makeStore()
         let now = Date(timeIntervalSince1970: 1_750_000_000)

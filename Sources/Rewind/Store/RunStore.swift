@@ -98,26 +98,7 @@ extension RunStore {
     }
 }
 
-// Stores written before signals existed: they compile, and say clearly that they cannot wait.
-extension RunStore {
-    public func sendSignal(_ signal: Signal, now: Date) async throws -> Bool {
-        throw RewindError.unsupported("signals", store: self)
-    }
-
-    public func signals(for id: RunID) async throws -> [Signal] {
-        throw RewindError.unsupported("signals", store: self)
-    }
-
-    public func dueRuns(now: Date, limit: Int) async throws -> [RunRecord] {
-        throw RewindError.unsupported("workers", store: self)
-    }
-}
-
 extension RewindError {
-    static func unsupported(_ feature: String, store: some RunStore) -> RewindError {
-        RewindError(.storeFailure, "\(type(of: store)) does not support \(feature) yet; use another store.")
-    }
-
     /// No run has this id.
     public static func runNotFound(_ id: RunID) -> RewindError {
         RewindError(

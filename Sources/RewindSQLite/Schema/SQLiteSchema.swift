@@ -13,6 +13,7 @@ enum SQLiteSchema {
     static let migrations: [(identifier: String, apply: @Sendable (Database) throws -> Void)] = [
         ("v1-runs-entries-blobs", v1),
         ("v2-parent-index", v2),
+        ("v3-signals-and-waits", v3),
     ]
 
     /// The schema version this code writes.
@@ -95,5 +96,22 @@ enum SQLiteSchema {
 
     private static func v2(_ db: Database) throws {
         try db.execute(sql: "CREATE INDEX runs_by_parent ON runs (parent_run_id, id)")
+    }
+
+    private static func v3(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE runs ADD COLUMN waiting_for BLOB;
+                ALTER TABLE runs ADD COLUMN wake_at REAL;
+                CREATE INDEX runs_due ON runs (status, wake_at);
+                CREATE TABLE signals (
+                    run_id TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    sent_at REAL NOT NULL,
+                    PRIMARY KEY (run_id, id)
+                );
+                """)
     }
 }

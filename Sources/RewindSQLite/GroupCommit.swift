@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Commits the journal appends of many concurrent runs together.
+///
+/// Each append is a small write whose cost is dominated by the transaction around it. Appends
+/// that arrive while a transaction is being written wait for the next one, which takes all of
+/// them at once, each inside its own savepoint so that one append's conflict never undoes
+/// another's. Every caller resumes only after the transaction holding its append committed.
+/// With one writer this is a plain transaction per append; with a hundred it is one
+/// transaction per batch.
+final class GroupCommitter: Sendable {
+    typealias Work = @Sendable (Database) throws -> Void
+
+    private struct Pending: Sendable {
+        var work: Work
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct Queue: Sendable {
+        var pending: [Pending] = []
+        var flushing = false
+    }
+
+    private let pool: DatabasePool
+    private let queue = Mutex(Queue())
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// Runs `work` in a write transaction shared with other concurrent appends; returns once it committed.
+    func write(_ work: @escaping Work) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let flusher = queue.withLock { queue in
+                queue.pending.append(Pending(work: work, continuation: continuation))
+                if queue.flushing { return false }
+                queue.flushing = true
+                return true
+            }
+            if flusher { flush() }
+        }
+    }
+
+    /// Writes batches until no append is waiting. Runs on the thread of the append that found no
+    /// transaction in progress; the others wait on their continuations.
+    private func flush() {
+        while true {
+            let batch = queue.withLock { queue -> [Pending] in
+                let batch = queue.pending
+                queue.pending = []
+                if batch.isEmpty { queue.flushing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
+            do {
+                try pool.write { db in
+                    if batch.count == 1 {
+                        try batch[0].work(db)
+                        return
+                    }
+                    for (index, pending) in batch.enumerated() {
+                        do {
+                            try db.inSavepoint {
+                                try pending.work(db)
+                                return .commit
+                            }
+                        } catch {
+                            results[index] = .failure(error)
+                        }
+                    }
+                }
+            } catch {
+                // The transaction itself failed (or the single append threw): nothing in it committed.
+                results = results.map { result in
+                    if case .failure = result { return result }
+                    return .failure(error)
+                }
+            }
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+        }
+    }
+}
