@@ -43,8 +43,10 @@ final class GroupCommitter: Sendable {
         }
     }
 
-    /// Writes batches until no append is waiting. Runs on the thread of the append that found no
-    /// transaction in progress; the others wait on their continuations.
+    /// Writes batches until no append is waiting.
+    ///
+    /// Runs on the thread of the append that found no transaction in progress; the others wait
+    /// on their continuations.
     private func flush() {
         while true {
             let batch = queue.withLock { queue -> [Pending] in
