@@ -32,6 +32,17 @@ final class GroupCommitter: Sendable {
 
     /// Runs `work` in a write transaction shared with other concurrent appends; returns once it committed.
     func write(_ work: @escaping Work) async throws {
+        // Fast path: no transaction in progress, so write now on this thread, without suspending.
+        let direct = queue.withLock { queue in
+            if queue.flushing { return false }
+            queue.flushing = true
+            return true
+        }
+        if direct {
+            let result = Result { try pool.write { db in try work(db) } }
+            flush()  // appends that arrived meanwhile, if any; ends the flushing state
+            return try result.get()
+        }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let flusher = queue.withLock { queue in
                 queue.pending.append(Pending(work: work, continuation: continuation))
@@ -63,15 +74,18 @@ final class GroupCommitter: Sendable {
                         try batch[0].work(db)
                         return
                     }
+                    let savepoint = try db.cachedStatement(sql: "SAVEPOINT rewind_append")
+                    let release = try db.cachedStatement(sql: "RELEASE rewind_append")
+                    let rollback = try db.cachedStatement(sql: "ROLLBACK TO rewind_append")
                     for (index, pending) in batch.enumerated() {
+                        try savepoint.execute()
                         do {
-                            try db.inSavepoint {
-                                try pending.work(db)
-                                return .commit
-                            }
+                            try pending.work(db)
                         } catch {
                             results[index] = .failure(error)
+                            try rollback.execute()
                         }
+                        try release.execute()
                     }
                 }
             } catch {

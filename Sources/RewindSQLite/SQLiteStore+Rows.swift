@@ -10,6 +10,12 @@ enum SQLiteRows {
         waiting_for, wake_at
         """
 
+    /// The columns of ``runColumns`` as selected: a run's journal length is derived from its
+    /// entries (the last `seq` + 1, or the fork point), so an append writes only the entry.
+    static let runSelectColumns = runColumns.replacingOccurrences(
+        of: "journal_length",
+        with: "(SELECT COALESCE(MAX(e.seq) + 1, runs.fork_seq, 0) FROM entries e WHERE e.run_id = runs.id)")
+
     static let entryColumns = """
         seq, kind, name, input_hash, input, input_blob, outcome, value, value_blob, error, started_at, duration, \
         attempts, input_tokens, output_tokens, cost_usd, usage_model, state

@@ -47,7 +47,7 @@ extension SQLiteStore {
         }
         arguments.append(max(0, query.limit))
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(SQLiteRows.runColumns) FROM runs \(filter) ORDER BY id DESC LIMIT ?"
+        let sql = "SELECT \(SQLiteRows.runSelectColumns) FROM runs \(filter) ORDER BY id DESC LIMIT ?"
         let statementArguments = StatementArguments(arguments)
         return try await read { db in
             let statement = try db.cachedStatement(sql: sql)
@@ -118,32 +118,35 @@ extension SQLiteStore {
         try JournalEntry.checkDense(entries, from: expectedSeq, runID: id)
         let limit = configuration.inlinePayloadLimit
         let prepared = try entries.map { try SQLiteRows.PreparedEntry($0, limit: limit) }
-        let now = SQLiteRows.date(Date())
+        // Built before the write lock is taken: the transaction only binds and steps.
+        let rows = prepared.map { StatementArguments([id.rawValue] + $0.arguments) }
+        let blobs = prepared.flatMap(\.blobs)
         try await groupWrite(runID: id) { db in
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT journal_length, lease_owner FROM runs WHERE id = ?"),
+                db.cachedStatement(
+                    sql: """
+                        SELECT lease_owner, fork_seq,
+                               (SELECT seq FROM entries WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1)
+                        FROM runs WHERE id = ?1
+                        """),
                 arguments: [id.rawValue])
             guard let row else { throw RewindError.runNotFound(id) }
-            if let leaseOwner, (row[1] as String?) != leaseOwner {
+            if let leaseOwner, (row[0] as String?) != leaseOwner {
                 throw RewindError.leaseLost(id, owner: leaseOwner)
             }
-            let length: Int = row[0]
+            let length = (row[2] as Int?).map { $0 + 1 } ?? (row[1] as Int?) ?? 0
             guard length == expectedSeq else {
                 throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
             }
-            guard !prepared.isEmpty else { return }
-            try SQLiteRows.insertBlobs(prepared.flatMap(\.blobs), db)
+            guard !rows.isEmpty else { return }
+            try SQLiteRows.insertBlobs(blobs, db)
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO entries (run_id, \(SQLiteRows.entryColumns)) VALUES (\(Self.placeholders(19)))")
             do {
-                for entry in prepared {
-                    try insert.execute(arguments: StatementArguments([id.rawValue] + entry.arguments))
-                }
+                for arguments in rows { try insert.execute(arguments: arguments) }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
             }
-            try db.cachedStatement(sql: "UPDATE runs SET journal_length = ?, updated_at = ? WHERE id = ?")
-                .execute(arguments: [expectedSeq + prepared.count, now, id.rawValue])
         }
     }
 
@@ -200,7 +203,7 @@ extension SQLiteStore {
     }
 
     static func fetchRun(_ id: RunID, _ db: Database) throws -> RunRecord? {
-        let statement = try db.cachedStatement(sql: "SELECT \(SQLiteRows.runColumns) FROM runs WHERE id = ?")
+        let statement = try db.cachedStatement(sql: "SELECT \(SQLiteRows.runSelectColumns) FROM runs WHERE id = ?")
         guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { return nil }
         return try SQLiteRows.run(row)
     }

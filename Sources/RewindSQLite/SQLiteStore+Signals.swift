@@ -43,7 +43,7 @@ extension SQLiteStore {
         return try await read { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    SELECT \(SQLiteRows.runColumns) FROM runs
+                    SELECT \(SQLiteRows.runSelectColumns) FROM runs
                     WHERE (status IN ('pending', 'running') AND (lease_expires_at IS NULL OR lease_expires_at <= ?))
                        OR (status = 'suspended' AND wake_at <= ?)
                     ORDER BY id LIMIT ?

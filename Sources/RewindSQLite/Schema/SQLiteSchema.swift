@@ -14,6 +14,7 @@ enum SQLiteSchema {
         ("v1-runs-entries-blobs", v1),
         ("v2-parent-index", v2),
         ("v3-signals-and-waits", v3),
+        ("v4-entries-without-rowid", v4),
     ]
 
     /// The schema version this code writes.
@@ -112,6 +113,40 @@ enum SQLiteSchema {
                     sent_at REAL NOT NULL,
                     PRIMARY KEY (run_id, id)
                 );
+                """)
+    }
+
+    /// Entries keyed by `(run_id, seq)` alone: an append writes one B-tree instead of a table and its index.
+    private static func v4(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE entries_v4 (
+                    run_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    input_hash TEXT,
+                    input BLOB,
+                    input_blob TEXT,
+                    outcome INTEGER NOT NULL,
+                    value BLOB,
+                    value_blob TEXT,
+                    error BLOB,
+                    started_at REAL NOT NULL,
+                    duration REAL NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    input_tokens INTEGER,
+                    output_tokens INTEGER,
+                    cost_usd REAL,
+                    usage_model TEXT,
+                    state BLOB,
+                    PRIMARY KEY (run_id, seq)
+                ) WITHOUT ROWID;
+                INSERT INTO entries_v4 SELECT run_id, seq, kind, name, input_hash, input, input_blob, outcome, value,
+                    value_blob, error, started_at, duration, attempts, input_tokens, output_tokens, cost_usd,
+                    usage_model, state FROM entries;
+                DROP TABLE entries;
+                ALTER TABLE entries_v4 RENAME TO entries;
                 """)
     }
 }
