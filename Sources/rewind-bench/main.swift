@@ -16,8 +16,10 @@ extension Benchmark {
         .sqliteFullStep,
         .concurrentEntries,
         .resume10k,
+        // 100 steps fill only a few 4 KiB pages, so that size is page-granular and has no target;
+        // flat growth is checked from 1,000 to 10,000 steps.
         .bytesPerStep(100, target: nil),
-        .bytesPerStep(1_000, target: .notAbove(factor: 1.25, of: "bytes_per_step_100")),
+        .bytesPerStep(1_000, target: nil),
         .bytesPerStep(10_000, target: .notAbove(factor: 1.25, of: "bytes_per_step_1000")),
     ]
 }
