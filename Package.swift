@@ -72,7 +72,9 @@ let package = Package(
         .executableTarget(name: "rewind", dependencies: ["RewindCLI"]),
         .executableTarget(
             name: "rewind-bench",
-            dependencies: ["Rewind", "RewindSQLite", "RewindAgents"]
+            dependencies: [
+                "Rewind", "RewindSQLite", "RewindAgents", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .executableTarget(
             name: "RewindTestWorker",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rewind
+import RewindAgents
 import Synchronization
 
 /// The `rewind` command: lists, shows, resumes runs, and runs the demo.
@@ -31,7 +32,10 @@ public struct RewindCommand: AsyncParsableCommand {
 
             \(ExitStatus.helpText)
             """,
-        subcommands: [RunsCommand.self, ShowCommand.self, ResumeCommand.self, DemoCommand.self]
+        subcommands: [
+            RunsCommand.self, ShowCommand.self, ResumeCommand.self, DemoCommand.self, StartCommand.self,
+            PendingCommand.self, SignalCommand.self, ApproveCommand.self, RejectCommand.self, WorkerCommand.self,
+        ]
     )
 
     /// Creates the command (ArgumentParser parses it from the arguments).
@@ -67,6 +71,7 @@ enum WorkflowRegistrations {
     /// Registers the built-in workflows, then the user's.
     static func apply(to runtime: Runtime) {
         runtime.register(DemoWorkflow.workflow)
+        runtime.register(ApprovalDemo.workflow(model: ApprovalDemo.model().model))
         for register in registrations.withLock({ $0 }) { register(runtime) }
     }
 }

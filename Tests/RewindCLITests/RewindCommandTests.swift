@@ -41,7 +41,7 @@ struct RewindCommandTests {
 
     @Test func demoCreatesACompletedRunInTheDefaultStore() async throws {
         let directory = try TemporaryDirectory()
-        let demo = try await rewind.run(["demo", "--delay", "0", "--steps", "5"], in: directory.url)
+        let demo = try await rewind.run(["demo", "--plain", "--delay", "0", "--steps", "5"], in: directory.url)
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("completed: 5 executed, 0 replayed"))
         #expect(demo.stderr.isEmpty)
@@ -77,7 +77,8 @@ struct RewindCommandTests {
         let directory = try TemporaryDirectory()
         let store = directory.path("elsewhere/env.sqlite")
         let demo = try await rewind.run(
-            ["demo", "--delay", "0", "--steps", "2"], in: directory.url, environment: ["REWIND_STORE": store])
+            ["demo", "--plain", "--delay", "0", "--steps", "2"], in: directory.url, environment: ["REWIND_STORE": store]
+        )
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(FileManager.default.fileExists(atPath: store))
         #expect(!FileManager.default.fileExists(atPath: directory.path(".rewind")))
@@ -91,7 +92,7 @@ struct RewindCommandTests {
         let store = directory.path("runs.sqlite")
         for _ in 0..<3 {
             let demo = try await rewind.run(
-                ["demo", "--delay", "0", "--steps", "1", "--store", store], in: directory.url)
+                ["demo", "--plain", "--delay", "0", "--steps", "1", "--store", store], in: directory.url)
             #expect(demo.status == 0)
         }
         #expect(try await runs(store: store, in: directory.url).count == 3)
@@ -108,7 +109,8 @@ struct RewindCommandTests {
     @Test func resumingACompletedRunExecutesNothing() async throws {
         let directory = try TemporaryDirectory()
         let store = directory.path("store.sqlite")
-        let demo = try await rewind.run(["demo", "--delay", "0", "--steps", "3", "--store", store], in: directory.url)
+        let demo = try await rewind.run(
+            ["demo", "--plain", "--delay", "0", "--steps", "3", "--store", store], in: directory.url)
         #expect(demo.status == 0)
         let id = try #require(try await runs(store: store, in: directory.url).first?["id"] as? String)
         let before = try await show(id, store: store, in: directory.url)
@@ -127,7 +129,8 @@ struct RewindCommandTests {
     @Test func unknownRunIsANotFoundError() async throws {
         let directory = try TemporaryDirectory()
         let store = directory.path("store.sqlite")
-        _ = try await rewind.run(["demo", "--delay", "0", "--steps", "1", "--store", store], in: directory.url)
+        _ = try await rewind.run(
+            ["demo", "--plain", "--delay", "0", "--steps", "1", "--store", store], in: directory.url)
         for command in ["show", "resume"] {
             let result = try await rewind.run([command, "no-such-run", "--store", store], in: directory.url)
             #expect(result.status == 3)
@@ -197,7 +200,7 @@ struct RewindCommandTests {
         let directory = try TemporaryDirectory()
         let store = directory.path("store.sqlite")
         let child = try rewind.start(
-            ["demo", "--delay", "0.3", "--steps", "10", "--store", store], in: directory.url)
+            ["demo", "--plain", "--delay", "0.3", "--steps", "10", "--store", store], in: directory.url)
         let sawTwo = try await child.waitForOutput(timeout: 30) { output in
             output.split(separator: "\n").filter { $0.contains("step-") }.count >= 2
         }

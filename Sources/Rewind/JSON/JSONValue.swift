@@ -292,13 +292,14 @@ public enum PayloadCoder {
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        // Dates as their exact seconds since 2001 (Foundation's reference date): they read back bit for bit.
+        encoder.dateEncodingStrategy = .deferredToDate
         return encoder
     }()
 
     private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .deferredToDate
         return decoder
     }()
 

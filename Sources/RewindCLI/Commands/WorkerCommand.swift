@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Rewind
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// `rewind worker`: executes due runs until SIGTERM or SIGINT.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract:
+            "Execute due runs until stopped: pending runs, suspended runs whose signal or timer is due, abandoned runs.",
+        discussion: """
+            A long-running process (a ServiceLifecycle service). It starts `pending` runs, continues `suspended` \
+            runs whose signal arrived or whose timer or timeout fired, and recovers runs a dead process left \
+            `running`: at once when that process was on this host and is gone, otherwise when its lease \
+            expires (15 s without a heartbeat). Runs of workflows this executable does not register are left \
+            alone. Each run is held under a lease, so two workers never execute the same run at once.
+
+            It prints a line when it starts, one per run execution that ends (completed, failed, suspended \
+            again, or released), and one when it stops. SIGTERM or SIGINT (Ctrl-C) shuts it down gracefully: \
+            it takes no new runs, the runs in flight stop at their next journaled point and are given back as \
+            `pending` with their journal intact, and the process exits 0; any worker continues them later.
+
+            Example:
+              rewind worker --concurrency 8 --poll-interval 0.5
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(name: .long, help: "The most runs executed at once.")
+    var concurrency = 4
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds between two looks at the store for due runs (signals sent by other processes are seen then).",
+            valueName: "seconds"))
+    var pollInterval = 0.25
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Durable sleeps longer than this many seconds suspend the run instead of holding a slot.",
+            valueName: "seconds"))
+    var suspendSleepsLongerThan = 60.0
+
+    func validate() throws {
+        guard (1...10_000).contains(concurrency) else {
+            throw ValidationError("--concurrency must be between 1 and 10000.")
+        }
+        guard pollInterval > 0, pollInterval <= 3600 else {
+            throw ValidationError("--poll-interval must be more than 0 and at most 3600 seconds.")
+        }
+        guard suspendSleepsLongerThan >= 0, suspendSleepsLongerThan.isFinite else {
+            throw ValidationError("--suspend-sleeps-longer-than must be 0 or more seconds.")
+        }
+    }
+
+    func run() async throws {
+        try await withErrorReporting(verbose: options.verbose) {
+            let location = try options.location
+            let store = try location.openOrCreate()
+            let runtime = options.makeRuntime(
+                store: store, printer: nil, suspendSleepsLongerThan: suspendSleepsLongerThan)
+            let reporter = RunEndReporter(store: store, location: location)
+            let verboseLogger = options.verbose ? options.makeLogger(label: "rewind.worker") : nil
+            var workerLogger = Logger(label: "rewind.worker") { _ in
+                WorkerEventLogHandler(forwardTo: verboseLogger) { runID in reporter.report(runID) }
+            }
+            workerLogger.logLevel = .debug
+            let worker = Worker(
+                runtime: runtime, concurrency: concurrency, pollInterval: .seconds(pollInterval),
+                logger: workerLogger)
+            let recovery = AbandonedRunRecovery(
+                runtime: runtime, concurrency: concurrency, interval: .seconds(max(1, pollInterval)),
+                reporter: reporter)
+            let group = ServiceGroup(
+                services: [worker, recovery], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: verboseLogger ?? Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() }))
+            Console.out(
+                "Worker started (pid \(ProcessInfo.processInfo.processIdentifier)): concurrency \(concurrency), polling every \(Format.duration(pollInterval)), store \(location). Workflows: \(runtime.workflowNames.joined(separator: ", ")). Stop it with Ctrl-C or SIGTERM."
+            )
+            try await group.run()
+            Console.out(
+                "Worker stopped: \(reporter.count) run executions ended; runs in flight were released as pending at a journaled point."
+            )
+        }
+    }
+}
+
+/// Prints a line for every run execution the worker ends.
+final class RunEndReporter: Sendable {
+    let store: any RunStore
+    let location: StoreLocation
+    private let ended = Mutex(0)
+
+    init(store: any RunStore, location: StoreLocation) {
+        self.store = store
+        self.location = location
+    }
+
+    /// How many run executions ended.
+    var count: Int { ended.withLock { $0 } }
+
+    /// Reads the run and prints how its execution ended.
+    func report(_ id: RunID) {
+        ended.withLock { $0 += 1 }
+        Task { [store] in
+            guard let run = try? await store.run(id) else { return }
+            Console.out(Self.line(for: run))
+        }
+    }
+
+    static func line(for run: RunRecord) -> String {
+        let head = "run \(run.id) (\(run.workflow), \(run.journalLength) entries): "
+        switch run.status {
+        case .completed: return head + "completed, output \(Format.json(run.output ?? .null, maxLength: 160))"
+        case .failed: return head + "failed: \(run.error?.message ?? "unknown error")"
+        case .suspended:
+            guard let wait = run.waitingFor else { return head + "suspended" }
+            if wait.kind == .timer {
+                return head + "suspended until \(wait.deadline.map(Format.date) ?? "later")"
+            }
+            return head + "suspended, waiting for \(WaitDescription.waitingFor(wait))"
+        case .cancelled: return head + "cancelled"
+        case .pending: return head + "released as pending"
+        case .running: return head + "running in another process"
+        }
+    }
+}
+
+/// Turns the worker's "Run executed" log events into ``RunEndReporter`` lines, and forwards
+/// everything to the verbose logger when there is one.
+struct WorkerEventLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+    let forwardTo: Logger?
+    let onRunExecuted: @Sendable (RunID) -> Void
+
+    init(forwardTo: Logger?, onRunExecuted: @escaping @Sendable (RunID) -> Void) {
+        self.forwardTo = forwardTo
+        self.onRunExecuted = onRunExecuted
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if event.message.description == "Run executed", let id = event.metadata?["rewind.run_id"] {
+            onRunExecuted(RunID("\(id)"))
+        }
+        forwardTo?.log(
+            level: event.level, event.message, metadata: event.metadata, source: event.source, file: event.file,
+            function: event.function, line: event.line)
+    }
+}
+
+/// Takes over runs left `running` by a dead process on this host at once, instead of waiting
+/// for their lease to expire (the ``Worker`` takes those whose lease expired).
+///
+/// Every `interval`, it tries to resume each `running` run held by another owner; the runtime
+/// takes it over only when the owner is a process of this host that is gone, and refuses
+/// otherwise (the run stays with its live owner).
+struct AbandonedRunRecovery: Service {
+    let runtime: Runtime
+    let concurrency: Int
+    let interval: Duration
+    let reporter: RunEndReporter
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                await scanOnce()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            }
+        } onGracefulShutdown: {
+            Console.out(
+                "Worker shutting down: \(runtime.activeRunCount) runs in flight stop at their next journaled point and are released as pending…"
+            )
+        }
+    }
+
+    func scanOnce() async {
+        guard runtime.activeRunCount < concurrency,
+            let running = try? await runtime.store.listRuns(RunQuery(statuses: [.running], limit: 200))
+        else { return }
+        let now = runtime.configuration.clock()
+        let known = Set(runtime.workflowNames)
+        for run in running where known.contains(run.workflow) {
+            guard let lease = run.lease, lease.owner != runtime.configuration.owner, lease.expiresAt > now else {
+                continue
+            }
+            Task { [runtime, reporter] in
+                guard let record = try? await runtime.resume(run.id) else { return }
+                reporter.report(record.id)
+            }
+        }
+    }
+}

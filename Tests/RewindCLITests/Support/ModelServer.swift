@@ -1,0 +1,107 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Rewind
+import Synchronization
+
+/// A real OpenAI-compatible HTTP server on 127.0.0.1 whose answers depend only on the request,
+/// and which logs every request it receives (adapted from RewindAgentsTests' FixtureServer).
+///
+/// Child `rewind` processes use it through `OPENAI_BASE_URL`, so the log counts the model calls
+/// the processes made — including calls whose process was killed before it recorded the answer.
+final class ModelServer: Sendable {
+    /// A request as the server received it: the text of its last message.
+    struct Request: Sendable {
+        var path: String
+        var lastMessage: String
+    }
+
+    private let log = Mutex<[Request]>([])
+    private let channel = Mutex<(any Channel)?>(nil)
+    let port: Int
+
+    /// The value for `OPENAI_BASE_URL`.
+    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// The requests received so far, in order.
+    var requests: [Request] { log.withLock { $0 } }
+
+    /// The environment that makes `rewind` use this server.
+    var environment: [String: String] {
+        ["OPENAI_BASE_URL": baseURL, "OPENAI_API_KEY": "test-key", "OPENAI_MODEL": "fixture-model"]
+    }
+
+    private init(port: Int) { self.port = port }
+
+    /// Starts a server on a free port.
+    static func start() async throws -> ModelServer {
+        let box = Mutex<ModelServer?>(nil)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    let server = box.withLock { $0 }!
+                    try channel.pipeline.syncOperations.addHandler(ModelServerHandler(server: server))
+                }
+            }
+        let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        let server = ModelServer(port: channel.localAddress!.port!)
+        server.channel.withLock { $0 = channel }
+        box.withLock { $0 = server }
+        return server
+    }
+
+    func shutdown() async {
+        let channel = self.channel.withLock { $0 }
+        try? await channel?.close()
+    }
+
+    /// The answer to a request: a chat completion whose text is a function of the last message.
+    fileprivate func answer(path: String, body: Data) -> Data {
+        let json = try? JSONValue(parsing: body)
+        let last = json?["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
+        log.withLock { $0.append(Request(path: path, lastMessage: last)) }
+        let text = "Model answer to «\(last)»"
+        let response: JSONValue = [
+            "id": "chatcmpl-fixture", "object": "chat.completion", "created": 1_741_570_283, "model": "fixture-model",
+            "choices": [
+                ["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": "stop"]
+            ],
+            "usage": ["prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70],
+        ]
+        return Data(response.canonicalString.utf8)
+    }
+}
+
+private final class ModelServerHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let server: ModelServer
+    var head: HTTPRequestHead?
+    var body = Data()
+
+    init(server: ModelServer) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = Data()
+        case .body(let buffer):
+            body.append(contentsOf: buffer.readableBytesView)
+        case .end:
+            guard let head else { return }
+            let data = server.answer(path: head.uri, body: body)
+            var headers = HTTPHeaders([("content-type", "application/json")])
+            headers.add(name: "content-length", value: "\(data.count)")
+            let responseHead = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+            context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: data)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
