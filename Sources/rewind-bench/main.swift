@@ -21,6 +21,11 @@ extension Benchmark {
         .bytesPerStep(100, target: nil),
         .bytesPerStep(1_000, target: nil),
         .bytesPerStep(10_000, target: .notAbove(factor: 1.25, of: "bytes_per_step_1000")),
+        .agentIteration,
+        // Flat: an iteration stores only its new messages, not the conversation again.
+        .agentBytesPerIteration(10, target: nil),
+        .agentBytesPerIteration(100, target: nil),
+        .agentBytesPerIteration(1_000, target: .notAbove(factor: 1.25, of: "agent_bytes_per_iteration_100")),
     ]
 }
 
