@@ -84,6 +84,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 "Worker started (pid \(ProcessInfo.processInfo.processIdentifier)): concurrency \(concurrency), polling every \(Format.duration(pollInterval)), store \(location). Workflows: \(runtime.workflowNames.joined(separator: ", ")). Stop it with Ctrl-C or SIGTERM."
             )
             try await group.run()
+            await reporter.drain()
             Console.out(
                 "Worker stopped: \(reporter.count) run executions ended; runs in flight were released as pending at a journaled point."
             )
@@ -96,6 +97,7 @@ final class RunEndReporter: Sendable {
     let store: any RunStore
     let location: StoreLocation
     private let ended = Mutex(0)
+    private let printing = Mutex<[Task<Void, Never>]>([])
 
     init(store: any RunStore, location: StoreLocation) {
         self.store = store
@@ -108,10 +110,16 @@ final class RunEndReporter: Sendable {
     /// Reads the run and prints how its execution ended.
     func report(_ id: RunID) {
         ended.withLock { $0 += 1 }
-        Task { [store] in
+        let task = Task { [store] in
             guard let run = try? await store.run(id) else { return }
             Console.out(Self.line(for: run))
         }
+        printing.withLock { $0.append(task) }
+    }
+
+    /// Waits until every line started is printed.
+    func drain() async {
+        for task in printing.withLock({ $0 }) { await task.value }
     }
 
     static func line(for run: RunRecord) -> String {
