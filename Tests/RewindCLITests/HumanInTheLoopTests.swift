@@ -242,7 +242,7 @@ struct HumanInTheLoopTests {
         let stopped = try await first.wait(timeout: 20)
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(stopped.stdout.contains("Worker shutting down"))
-        #expect(stopped.stdout.contains("released as pending"))
+        #expect(stopped.stdout.contains("run note-g (draft-approve-revise, 4 entries): released as pending"))
         let released = try await fixture.record("note-g")
         #expect(released.status == .pending)
         #expect(released.lease == nil)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Rewind
+import RewindAgents
 
 extension GlobalOptions {
     /// A runtime with the registered workflows whose durable sleeps longer than
@@ -15,6 +16,8 @@ extension GlobalOptions {
         }
         if let suspendSleepsLongerThan { configuration.suspendSleepsLongerThan = suspendSleepsLongerThan }
         let runtime = Runtime(store: store, configuration: configuration, logger: makeLogger(label: "rewind"))
+        // The same workflows as `makeRuntime(store:printer:)`: the agent demo, then the built-ins and the user's.
+        runtime.register(DemoAgent.workflow(model: DemoAgent.model().model))
         WorkflowRegistrations.apply(to: runtime)
         return runtime
     }
