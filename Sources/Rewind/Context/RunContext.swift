@@ -48,9 +48,17 @@ public final class RunContext: Sendable {
         var journal: [JournalEntry]
         var nextSeq = 0
         var state: JSONValue = .null
-        var committedState: JSONValue = .null
+        /// The state as last recorded, kept only while changes made by a closure are pending
+        /// (they are found by comparing against it).
+        var baseState: JSONValue?
+        /// Changes made as explicit operations since the state was last recorded.
+        var pendingOperations: [StateOperation] = []
         var stateDirty = false
         var changesSinceSnapshot = 0
+        /// The approximate encoded size of the last snapshot (`nil` before the first).
+        var snapshotBytes: Int?
+        /// The approximate encoded size of the deltas recorded since the last snapshot.
+        var bytesSinceSnapshot = 0
         var cancelRequested = false
         var pendingPatch: [StateOperation] = []
         var prefixInputChanges: [Int] = []
@@ -76,12 +84,15 @@ public final class RunContext: Sendable {
         self.logger = logger
         var core = Core(journal: journal)
         core.pendingPatch = statePatch
-        var since = 0
         for entry in journal.reversed() {
-            if case .snapshot = entry.state { break }
-            if entry.state != nil { since += 1 }
+            guard let change = entry.state else { continue }
+            if case .snapshot(let value) = change {
+                core.snapshotBytes = value.approximateEncodedSize
+                break
+            }
+            core.changesSinceSnapshot += 1
+            core.bytesSinceSnapshot += change.approximateEncodedSize
         }
-        core.changesSinceSnapshot = since
         for entry in journal where entry.kind == .signal {
             if case .value(let payload) = entry.outcome,
                 let id = (try? PayloadCoder.decode(SignalRecord.self, from: payload.data))?.signalID
@@ -125,11 +136,36 @@ public final class RunContext: Sendable {
     public var state: JSONValue { core.withLock { $0.state } }
 
     /// Changes the state.
+    ///
+    /// The change is found by comparing the state with its last recorded version when the next
+    /// entry is recorded. For a state that grows (a conversation), ``updateState(_:)-(StateOperation)``
+    /// records the same change without the comparison.
     public func updateState<R: Sendable>(_ body: (inout JSONValue) throws -> R) throws -> R {
         try core.withLock { core in
+            if core.baseState == nil { core.baseState = core.state }
             let result = try body(&core.state)
             core.stateDirty = true
             return result
+        }
+    }
+
+    /// Changes the state by explicit operations, which are recorded as they are.
+    ///
+    /// Appending to an array this way costs the same however long the array is, so an agent's
+    /// growing conversation is recorded in constant time and space per message.
+    ///
+    /// - Throws: ``RewindError`` `invalidArgument` when an operation does not apply (a path that
+    ///   does not exist, an append to a value that is not an array). The operations before it
+    ///   stay applied and are recorded.
+    public func updateState(_ operations: [StateOperation]) throws {
+        try core.withLock { core in try Self.apply(operations, to: &core) }
+    }
+
+    private static func apply(_ operations: [StateOperation], to core: inout Core) throws {
+        for operation in operations {
+            try operation.apply(to: &core.state)
+            core.stateDirty = true
+            if core.baseState == nil { core.pendingOperations.append(operation) }
         }
     }
 
@@ -292,22 +328,26 @@ public final class RunContext: Sendable {
             core.nextSeq = start + requests.count
             if start < core.journal.count, core.nextSeq >= core.journal.count {
                 // The last recorded entry is being served: everything after is live.
-                core.committedState = core.state
-                core.stateDirty = false
+                Self.markStateRecorded(&core)
                 Self.applyPatch(&core)
             } else if core.nextSeq <= core.journal.count {
-                core.committedState = core.state
-                core.stateDirty = false
+                Self.markStateRecorded(&core)
             }
             return reservations
         }
     }
 
+    /// The state as it is now is what the journal records (a served entry carries it).
+    private static func markStateRecorded(_ core: inout Core) {
+        core.baseState = nil
+        core.pendingOperations = []
+        core.stateDirty = false
+    }
+
     private static func applyPatch(_ core: inout Core) {
         guard !core.pendingPatch.isEmpty else { return }
-        for operation in core.pendingPatch { try? operation.apply(to: &core.state) }
+        for operation in core.pendingPatch { try? apply([operation], to: &core) }
         core.pendingPatch = []
-        core.stateDirty = true
     }
 
     private func matchProblem(recorded: JournalEntry, request: OperationRequest, core: inout Core) -> (any Error)? {
@@ -323,17 +363,30 @@ public final class RunContext: Sendable {
             runID: runID, seq: recorded.seq, recorded: recorded.operation, requested: request.operation)
     }
 
+    /// The change to record with the next live entry: a delta, or a snapshot once the deltas
+    /// since the last snapshot add up to its size (so snapshots cost at most as much as the
+    /// deltas, and rebuilding a state reads at most about twice its size) or number
+    /// `stateSnapshotInterval`.
     private func stateChange(_ core: inout Core) -> StateChange? {
         guard core.stateDirty else { return nil }
-        core.stateDirty = false
-        guard core.state != core.committedState else { return nil }
-        defer { core.committedState = core.state }
+        let operations =
+            core.baseState.map { JSONValue.difference(from: $0, to: core.state) } ?? core.pendingOperations
+        Self.markStateRecorded(&core)
+        guard !operations.isEmpty else { return nil }
+        let delta = StateChange.delta(operations)
+        let deltaBytes = delta.approximateEncodedSize
         core.changesSinceSnapshot += 1
-        if core.committedState.isNull || core.changesSinceSnapshot >= configuration.stateSnapshotInterval {
-            core.changesSinceSnapshot = 0
-            return .snapshot(core.state)
+        if let snapshotBytes = core.snapshotBytes,
+            core.bytesSinceSnapshot + deltaBytes < snapshotBytes,
+            core.changesSinceSnapshot < configuration.stateSnapshotInterval
+        {
+            core.bytesSinceSnapshot += deltaBytes
+            return delta
         }
-        return .delta(JSONValue.difference(from: core.committedState, to: core.state))
+        core.changesSinceSnapshot = 0
+        core.bytesSinceSnapshot = 0
+        core.snapshotBytes = core.state.approximateEncodedSize
+        return .snapshot(core.state)
     }
 
     private func complete(

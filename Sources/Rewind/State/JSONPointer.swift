@@ -75,24 +75,72 @@ extension JSONValue {
             self = .null
             return
         }
-        let parentPath = JSONPath(components: Array(path.components.dropLast()))
-        guard var parent = self[path: parentPath] else { throw Self.missing(path) }
-        switch parent {
-        case .object(var members):
-            guard members.removeValue(forKey: last) != nil else { throw Self.missing(path) }
-            parent = .object(members)
-        case .array(var elements):
-            guard let index = Int(last), elements.indices.contains(index) else { throw Self.missing(path) }
-            elements.remove(at: index)
-            parent = .array(elements)
-        default:
-            throw Self.missing(path)
+        try Self.modify(at: path.components.dropLast(), in: &self, fullPath: path) { parent in
+            switch parent {
+            case .object(var members):
+                parent = .null  // keep `members` uniquely referenced while it changes
+                let removed = members.removeValue(forKey: last)
+                parent = .object(members)
+                guard removed != nil else { throw Self.missing(path) }
+            case .array(var elements):
+                guard let index = Int(last), elements.indices.contains(index) else { throw Self.missing(path) }
+                parent = .null
+                elements.remove(at: index)
+                parent = .array(elements)
+            default:
+                throw Self.missing(path)
+            }
         }
-        try set(parent, at: parentPath)
+    }
+
+    /// Appends elements to the array at a path (creating the array when the path does not exist),
+    /// in place: the cost does not depend on the array's length.
+    ///
+    /// - Throws: ``RewindError`` `invalidArgument` when the value at the path is not an array.
+    public mutating func append(contentsOf values: [JSONValue], at path: JSONPath) throws {
+        if self[path: path] == nil { try set(.array([]), at: path) }
+        try Self.modify(at: path.components[...], in: &self, fullPath: path) { target in
+            guard case .array(var elements) = target else {
+                throw RewindError(
+                    .invalidArgument, "Cannot append to \(path): the value there is a \(target.typeName), not an array."
+                )
+            }
+            target = .null
+            elements.append(contentsOf: values)
+            target = .array(elements)
+        }
     }
 
     private static func missing(_ path: JSONPath) -> RewindError {
         RewindError(.invalidArgument, "The state has no value at \(path).")
+    }
+
+    /// Runs `body` on the existing value at `components`, in place (each container on the way is
+    /// detached from `target` while it changes, so nothing is copied).
+    private static func modify(
+        at components: ArraySlice<String>, in target: inout JSONValue, fullPath: JSONPath,
+        _ body: (inout JSONValue) throws -> Void
+    ) throws {
+        guard let first = components.first else { return try body(&target) }
+        let rest = components.dropFirst()
+        switch target {
+        case .object(var members):
+            guard var child = members[first] else { throw missing(fullPath) }
+            target = .null
+            members[first] = nil
+            defer {
+                members[first] = child
+                target = .object(members)
+            }
+            try modify(at: rest, in: &child, fullPath: fullPath, body)
+        case .array(var elements):
+            guard let index = Int(first), elements.indices.contains(index) else { throw missing(fullPath) }
+            target = .null
+            defer { target = .array(elements) }
+            try modify(at: rest, in: &elements[index], fullPath: fullPath, body)
+        default:
+            throw missing(fullPath)
+        }
     }
 
     private static func set(
@@ -109,10 +157,13 @@ extension JSONValue {
             try set(value, at: components, in: &target, fullPath: fullPath)
         case .object(var members):
             var child = members[first] ?? .null
-            members[first] = nil  // keep the child uniquely referenced while it changes
+            target = .null  // keep `members` and `child` uniquely referenced while they change
+            members[first] = nil
+            defer {
+                members[first] = child
+                target = .object(members)
+            }
             try set(value, at: rest, in: &child, fullPath: fullPath)
-            members[first] = child
-            target = .object(members)
         case .array(var elements):
             let index = first == "-" ? elements.count : Int(first) ?? -1
             guard index >= 0, index <= elements.count else {
@@ -120,6 +171,8 @@ extension JSONValue {
                     .invalidArgument,
                     "Cannot set \(fullPath): \"\(first)\" is not an index of an array of \(elements.count) elements.")
             }
+            target = .null
+            defer { target = .array(elements) }
             if index == elements.count {
                 var child = JSONValue.null
                 try set(value, at: rest, in: &child, fullPath: fullPath)
@@ -127,7 +180,6 @@ extension JSONValue {
             } else {
                 try set(value, at: rest, in: &elements[index], fullPath: fullPath)
             }
-            target = .array(elements)
         default:
             throw RewindError(
                 .invalidArgument, "Cannot set \(fullPath): the value at \"\(first)\"'s parent is a \(target.typeName).")

@@ -20,6 +20,14 @@ public enum StateChange: Sendable, Hashable {
         }
     }
 
+    /// Applies the change to a state in place.
+    public func apply(to state: inout JSONValue) throws {
+        switch self {
+        case .snapshot(let value): state = value
+        case .delta(let operations): for operation in operations { try operation.apply(to: &state) }
+        }
+    }
+
     /// The change as JSON: `{"snapshot": …}` or `{"delta": [operations]}`.
     public var json: JSONValue {
         switch self {
@@ -55,11 +63,10 @@ public enum StateOperation: Sendable, Hashable {
         case .set(let path, let value): try document.set(value, at: path)
         case .remove(let path): try document.remove(at: path)
         case .append(let path, let values):
-            guard case .array(var elements) = document[path: path] ?? .array([]) else {
+            if let existing = document[path: path], existing.arrayValue == nil {
                 throw RewindError(.corruptPayload, "A recorded state delta appends to \(path), which is not an array.")
             }
-            elements.append(contentsOf: values)
-            try document.set(.array(elements), at: path)
+            try document.append(contentsOf: values, at: path)
         }
     }
 

@@ -91,6 +91,12 @@ extension Agent {
         var messages: [ChatMessage]
         /// How many messages the previous model call had already seen.
         var sentCount = 0
+        /// A hash chain over `messages[..<hashedCount]`, so a request's hash costs the same
+        /// however long the conversation is.
+        var messagesDigest = ""
+        var hashedCount = 0
+        /// Whether a fork's (possibly patched) conversation was taken from the state.
+        var forkSynced = false
         var iteration = 0
         var toolCallCount = 0
         var inputTokens = 0
@@ -124,7 +130,7 @@ extension Agent {
                 iteration += 1
                 await agent.hooks.onIterationStart?(iteration)
                 let response = try await callModel()
-                append([response.message])
+                try append([response.message])
                 if response.toolCalls.isEmpty {
                     await agent.hooks.onIterationEnd?(iteration)
                     return AgentResult(
@@ -133,7 +139,7 @@ extension Agent {
                         finishReason: response.finishReason)
                 }
                 let results = try await callTools(response.toolCalls)
-                append(zip(response.toolCalls, results).map { .tool(callID: $0.id, content: $1.content) })
+                try append(zip(response.toolCalls, results).map { .tool(callID: $0.id, content: $1.content) })
                 await agent.hooks.onIterationEnd?(iteration)
             }
         }
@@ -153,26 +159,42 @@ extension Agent {
             }
         }
 
-        /// Appends messages to the local conversation and to the run's state (an append delta).
-        private mutating func append(_ new: [ChatMessage]) {
+        /// Appends messages to the local conversation and to the run's state (an append delta,
+        /// recorded without comparing the conversation).
+        private mutating func append(_ new: [ChatMessage]) throws {
             messages.append(contentsOf: new)
-            let encoded = new.compactMap { try? JSONValue(encoding: $0) }
-            let iteration = self.iteration
-            _ = try? ctx.updateState { state in
-                var all = state["messages"]?.arrayValue ?? []
-                all.append(contentsOf: encoded)
-                state["messages"] = .array(all)
-                state["iteration"] = .int(iteration)
+            let encoded = try new.map { try JSONValue(encoding: $0) }
+            try ctx.updateState([
+                .append(JSONPath(components: ["messages"]), encoded),
+                .set(JSONPath(components: ["iteration"]), .int(iteration)),
+            ])
+        }
+
+        /// The hash of a request: a chain over its messages, extended by the new ones, combined
+        /// with the hash of everything else in the request.
+        private mutating func requestHash(_ request: ChatRequest) throws -> String {
+            while hashedCount < messages.count {
+                let message = try JSONValue(encoding: messages[hashedCount]).canonicalData
+                messagesDigest = ContentHash.sha256(Data(messagesDigest.utf8) + message)
+                hashedCount += 1
             }
+            var settings = request
+            settings.messages = []
+            let rest = try JSONValue(encoding: settings).canonicalData
+            return ContentHash.sha256(Data(messagesDigest.utf8) + rest)
         }
 
         /// A fork continues from the state at the fork point, which may have been patched.
         private mutating func syncFromStateIfForked() {
-            guard ctx.mode == .fork, !ctx.isReplaying,
+            guard ctx.mode == .fork, !forkSynced, !ctx.isReplaying else { return }
+            forkSynced = true
+            guard
                 let recorded = try? ctx.state["messages"]?.decode(as: [ChatMessage].self), recorded != messages
             else { return }
             messages = recorded
             sentCount = min(sentCount, recorded.count)
+            messagesDigest = ""
+            hashedCount = 0
         }
 
         private mutating func callModel() async throws -> ChatResponse {
@@ -182,7 +204,7 @@ extension Agent {
                 temperature: agent.temperature, maxTokens: agent.maxTokensPerCall, model: agent.model.modelName)
             let newMessages = try JSONValue(encoding: Array(messages[sentCount...]))
             let input: JSONValue = [
-                "messages": newMessages, "request": .string(ContentHash.sha256(try JSONValue(encoding: request))),
+                "messages": newMessages, "request": .string(try requestHash(request)),
             ]
             sentCount = messages.count
             let operation = OperationRequest(kind: .llm, name: agent.model.modelName, input: input, recordInput: true)
