@@ -140,8 +140,7 @@ extension SQLiteStore {
             }
             guard !rows.isEmpty else { return }
             try SQLiteRows.insertBlobs(blobs, db)
-            let insert = try db.cachedStatement(
-                sql: "INSERT INTO entries (run_id, \(SQLiteRows.entryColumns)) VALUES (\(Self.placeholders(19)))")
+            let insert = try db.cachedStatement(sql: Self.insertEntrySQL)
             do {
                 for arguments in rows { try insert.execute(arguments: arguments) }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -207,6 +206,10 @@ extension SQLiteStore {
         guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { return nil }
         return try SQLiteRows.run(row)
     }
+
+    /// Built once: the statement cache is keyed by the SQL text.
+    static let insertEntrySQL =
+        "INSERT INTO entries (run_id, \(SQLiteRows.entryColumns)) VALUES (\(placeholders(19)))"
 
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")

@@ -34,3 +34,41 @@ struct MultiProcessTests {
         }
     }
 }
+
+@Suite("SQLiteStore: change notifications for workers")
+struct ChangeNotificationTests {
+    @Test func aWorkerPicksUpASignalSentThroughAnotherConnectionWithoutWaitingForItsPoll() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("wake.sqlite")
+        let store = try SQLiteStore(path: path)
+        let workflow = Workflow<Int, Int>("wait-then-add") { ctx, number in
+            number + (try await ctx.waitForSignal("go", as: Int.self))
+        }
+        let runtime = Runtime(store: store)
+        runtime.register(workflow)
+        // A poll interval far longer than the test may take: only the store's change
+        // notification can wake the worker in time.
+        let worker = Worker(runtime: runtime, concurrency: 2, pollInterval: .seconds(60))
+        let working = Task { try await worker.run() }
+        defer { working.cancel() }
+        _ = try await runtime.start(workflow, input: 1, id: "waiting")
+        let clock = ContinuousClock()
+        var deadline = clock.now.advanced(by: .seconds(10))
+        while try await store.requireRun("waiting").status != .suspended, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await Task.sleep(for: .milliseconds(100))  // the worker waits again
+
+        let otherStore = try SQLiteStore(path: path)  // as `rewind signal` in another process
+        _ = try await Runtime(store: otherStore).signal("waiting", name: "go", payload: 41)
+        deadline = clock.now.advanced(by: .seconds(15))
+        var record = try await store.requireRun("waiting")
+        while record.status != .completed, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            record = try await store.requireRun("waiting")
+        }
+        #expect(record.status == .completed)
+        #expect(record.output == 42)
+        try otherStore.close()
+    }
+}

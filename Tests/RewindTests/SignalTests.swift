@@ -235,3 +235,34 @@ struct SignalTests {
         #expect(effects.count("ch-1/0") == 1)
     }
 }
+
+@Suite("Worker wake-ups")
+struct WakeupTests {
+    @Test func aWakeUpBetweenPollAndWaitIsNotLost() async throws {
+        let runtime = Runtime(store: InMemoryStore())
+        let generation = runtime.wakeGeneration
+        runtime.wakeWorkers()  // arrives after the worker polled, before it waits
+        let clock = ContinuousClock()
+        let start = clock.now
+        await runtime.waitForWork(after: generation, upTo: .seconds(30))
+        #expect(clock.now - start < .seconds(10), "the wait returned at once instead of sleeping 30 s")
+    }
+
+    @Test func aWaitingWorkerIsWokenAndATimedOutWaitLeavesNothingBehind() async throws {
+        let runtime = Runtime(store: InMemoryStore())
+        let clock = ContinuousClock()
+        let timedOut = clock.now
+        await runtime.waitForWork(after: runtime.wakeGeneration, upTo: .milliseconds(20))
+        #expect(clock.now - timedOut >= .milliseconds(20))
+
+        let generation = runtime.wakeGeneration
+        let waiting = Task {
+            let start = clock.now
+            await runtime.waitForWork(after: generation, upTo: .seconds(30))
+            return clock.now - start
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        runtime.wakeWorkers()
+        #expect(await waiting.value < .seconds(10))
+    }
+}

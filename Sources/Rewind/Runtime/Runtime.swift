@@ -314,29 +314,62 @@ public final class Runtime: Sendable {
 
     // MARK: - Workers
 
-    private let wakeups = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private struct Wakeups {
+        /// Incremented by every wake-up, so a waiter that read it before looking for work
+        /// notices a wake-up that came in between.
+        var generation = 0
+        var nextWaiter = 0
+        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Waiters that gave up (timed out) before their continuation was registered.
+        var abandoned: Set<Int> = []
+    }
 
-    /// Wakes workers of this runtime waiting for work (a signal arrived, a run was started).
+    private let wakeups = Mutex(Wakeups())
+
+    /// The number of wake-ups so far; pass it to ``waitForWork(after:upTo:)``.
+    var wakeGeneration: Int { wakeups.withLock { $0.generation } }
+
+    /// Wakes workers of this runtime waiting for work (a signal arrived, a run was started or finished).
     func wakeWorkers() {
-        let waiting = wakeups.withLock { continuations in
-            defer { continuations = [] }
-            return continuations
+        let waiting = wakeups.withLock { state in
+            state.generation &+= 1
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
         }
         for continuation in waiting { continuation.resume() }
     }
 
-    /// Waits until woken or until the interval passed.
-    func waitForWork(upTo interval: Duration) async {
+    /// Waits until a wake-up later than `generation`, a change the store reports (work written
+    /// by another process), or until the interval passed; returns at once
+    /// when a wake-up already came after `generation` (none is lost between a poll and the wait).
+    func waitForWork(after generation: Int, upTo interval: Duration) async {
+        let id = wakeups.withLock { state in
+            state.nextWaiter &+= 1
+            return state.nextWaiter
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: interval) }
+            group.addTask { await self.store.waitForChanges(upTo: interval) }
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    self.wakeups.withLock { $0.append(continuation) }
+                    let now = self.wakeups.withLock { state in
+                        if state.generation != generation || state.abandoned.remove(id) != nil { return true }
+                        state.waiting[id] = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
                 }
             }
             await group.next()
             group.cancelAll()
-            self.wakeWorkers()
+            let mine = wakeups.withLock { state in
+                guard let continuation = state.waiting.removeValue(forKey: id) else {
+                    if state.generation == generation { state.abandoned.insert(id) }
+                    return nil as CheckedContinuation<Void, Never>?
+                }
+                return continuation
+            }
+            mine?.resume()
         }
     }
 

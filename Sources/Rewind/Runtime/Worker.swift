@@ -40,8 +40,9 @@ public struct Worker: Service {
         logger.info("Worker started", metadata: ["rewind.concurrency": "\(concurrency)"])
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let generation = runtime.wakeGeneration
                 await pollOnce()
-                await runtime.waitForWork(upTo: pollInterval)
+                await runtime.waitForWork(after: generation, upTo: pollInterval)
             }
         } onGracefulShutdown: {
             logger.info("Worker shutting down: releasing runs at their next journaled point")

@@ -70,6 +70,19 @@ public protocol RunStore: Sendable {
     /// Runs a worker should execute now, oldest first: `pending` runs nobody holds, `running`
     /// runs whose lease expired, and `suspended` runs whose `wakeAt` has come.
     func dueRuns(now: Date, limit: Int) async throws -> [RunRecord]
+
+    /// Returns when the store may hold new work written by another process or connection (a
+    /// run started, a signal sent), or once `timeout` passed, or when the task is cancelled.
+    ///
+    /// Workers wait on it between polls, so work written elsewhere is picked up quickly. The
+    /// default has no notifications and sleeps for `timeout`.
+    func waitForChanges(upTo timeout: Duration) async
+}
+
+extension RunStore {
+    public func waitForChanges(upTo timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+    }
 }
 
 extension RunStore {
