@@ -18,10 +18,11 @@ public final class Runtime: Sendable {
     public struct Configuration: Sendable {
         /// How long a lease lasts without a heartbeat, in seconds.
         public var leaseDuration: Double = 15
-        /// The most state deltas recorded between two full snapshots. A snapshot is also written
-        /// as soon as the deltas since the last one add up to its size, so a growing state costs
-        /// storage linear in its growth and any position's state is rebuilt from a snapshot and
-        /// deltas no larger than it.
+        /// The most state deltas recorded between two full snapshots.
+        ///
+        /// A snapshot is also written as soon as the deltas since the last one add up to its
+        /// size, so a growing state costs storage linear in its growth and any position's state
+        /// is rebuilt from a snapshot and deltas no larger than it.
         public var stateSnapshotInterval: Int = 1024
         /// The clock (injectable for tests).
         public var clock: @Sendable () -> Date = { Date() }

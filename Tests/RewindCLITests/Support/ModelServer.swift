@@ -15,11 +15,28 @@ final class ModelServer: Sendable {
     struct Request: Sendable {
         var path: String
         var lastMessage: String
+        /// The SHA-256 of the request body's canonical JSON.
+        var bodyHash: String
+        /// Whether the server answered it (a hook may drop it instead).
+        var answered: Bool
     }
+
+    /// Makes the assistant message of the answer (`role`, `content`, `tool_calls`) from the
+    /// request's JSON; the default echoes the last message.
+    typealias Responder = @Sendable (JSONValue) -> JSONValue
+
+    /// Called with the request's number (from 1) before it is answered; returning `false` drops
+    /// the request without an answer (the connection is closed).
+    typealias Hook = @Sendable (Int) -> Bool
 
     private let log = Mutex<[Request]>([])
     private let channel = Mutex<(any Channel)?>(nil)
+    private let responder: Responder?
+    private let hook = Mutex<Hook?>(nil)
     let port: Int
+
+    /// Sets the hook called before each answer.
+    func onRequest(_ hook: Hook?) { self.hook.withLock { $0 = hook } }
 
     /// The value for `OPENAI_BASE_URL`.
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
@@ -32,10 +49,13 @@ final class ModelServer: Sendable {
         ["OPENAI_BASE_URL": baseURL, "OPENAI_API_KEY": "test-key", "OPENAI_MODEL": "fixture-model"]
     }
 
-    private init(port: Int) { self.port = port }
+    private init(port: Int, responder: Responder?) {
+        self.port = port
+        self.responder = responder
+    }
 
     /// Starts a server on a free port.
-    static func start() async throws -> ModelServer {
+    static func start(responder: Responder? = nil) async throws -> ModelServer {
         let box = Mutex<ModelServer?>(nil)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
@@ -48,7 +68,7 @@ final class ModelServer: Sendable {
                 }
             }
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
-        let server = ModelServer(port: channel.localAddress!.port!)
+        let server = ModelServer(port: channel.localAddress!.port!, responder: responder)
         server.channel.withLock { $0 = channel }
         box.withLock { $0 = server }
         return server
@@ -59,17 +79,24 @@ final class ModelServer: Sendable {
         try? await channel?.close()
     }
 
-    /// The answer to a request: a chat completion whose text is a function of the last message.
-    fileprivate func answer(path: String, body: Data) -> Data {
-        let json = try? JSONValue(parsing: body)
-        let last = json?["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
-        log.withLock { $0.append(Request(path: path, lastMessage: last)) }
-        let text = "Model answer to «\(last)»"
+    /// The answer to a request: a chat completion whose message is a function of the request,
+    /// or `nil` when the hook dropped it.
+    fileprivate func answer(path: String, body: Data) -> Data? {
+        let json = (try? JSONValue(parsing: body)) ?? .null
+        let last = json["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
+        let number = log.withLock { $0.count + 1 }
+        let answered = hook.withLock { $0 }?(number) ?? true
+        log.withLock {
+            $0.append(
+                Request(path: path, lastMessage: last, bodyHash: ContentHash.sha256(json), answered: answered))
+        }
+        guard answered else { return nil }
+        let message = responder?(json) ?? ["role": "assistant", "content": .string("Model answer to «\(last)»")]
+        let finish = message["tool_calls"] == nil ? "stop" : "tool_calls"
         let response: JSONValue = [
-            "id": "chatcmpl-fixture", "object": "chat.completion", "created": 1_741_570_283, "model": "fixture-model",
-            "choices": [
-                ["index": 0, "message": ["role": "assistant", "content": .string(text)], "finish_reason": "stop"]
-            ],
+            "id": .string("chatcmpl-fixture-\(number)"), "object": "chat.completion", "created": 1_741_570_283,
+            "model": "fixture-model",
+            "choices": [["index": 0, "message": message, "finish_reason": .string(finish)]],
             "usage": ["prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70],
         ]
         return Data(response.canonicalString.utf8)
@@ -95,7 +122,10 @@ private final class ModelServerHandler: ChannelInboundHandler {
             body.append(contentsOf: buffer.readableBytesView)
         case .end:
             guard let head else { return }
-            let data = server.answer(path: head.uri, body: body)
+            guard let data = server.answer(path: head.uri, body: body) else {
+                context.close(promise: nil)
+                return
+            }
             var headers = HTTPHeaders([("content-type", "application/json")])
             headers.add(name: "content-length", value: "\(data.count)")
             let responseHead = HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
