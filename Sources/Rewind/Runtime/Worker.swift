@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A long-running service that executes due runs: it starts `pending` runs, continues
 /// `suspended` runs whose signal arrived or whose timer fired, and recovers runs a dead process
@@ -23,16 +24,25 @@ public struct Worker: Service {
     /// How often the store is asked for due runs when nothing wakes the worker earlier.
     public let pollInterval: Duration
     let logger: Logger
+    /// Called when an execution the worker started ends, with the run's record or the error.
+    let onRunEnded: (@Sendable (RunID, Result<RunRecord, any Error>) async -> Void)?
+    private let endings = EndingTasks()
 
     /// Creates a worker.
+    ///
+    /// - Parameter onRunEnded: called when an execution the worker started ends (completed,
+    ///   failed, suspended, released at shutdown, or taken by another worker), with the run's
+    ///   record or the error. ``run()`` returns only after every call returned.
     public init(
         runtime: Runtime, concurrency: Int = 4, pollInterval: Duration = .milliseconds(250),
-        logger: Logger = Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() }),
+        onRunEnded: (@Sendable (RunID, Result<RunRecord, any Error>) async -> Void)? = nil
     ) {
         self.runtime = runtime
         self.concurrency = max(1, concurrency)
         self.pollInterval = pollInterval
         self.logger = logger
+        self.onRunEnded = onRunEnded
     }
 
     /// Executes due runs until a graceful shutdown or cancellation.
@@ -49,6 +59,7 @@ public struct Worker: Service {
             runtime.wakeWorkers()
         }
         await runtime.releaseActiveRuns()
+        await endings.drain()
         logger.info("Worker stopped")
     }
 
@@ -66,25 +77,56 @@ public struct Worker: Service {
             for run in due where known.contains(run.workflow) {
                 let task = runtime.executeDue(run)
                 started += 1
-                Task {
-                    do {
-                        let record = try await task.value
-                        logger.debug(
-                            "Run executed",
-                            metadata: ["rewind.run_id": "\(record.id)", "rewind.status": "\(record.status)"])
-                    } catch let error as RewindError where error.code == .runLocked || error.code == .leaseLost {
-                        logger.debug("Run taken by another worker", metadata: ["rewind.run_id": "\(run.id)"])
-                    } catch {
-                        logger.warning(
-                            "Run execution failed", metadata: ["rewind.run_id": "\(run.id)", "error": "\(error)"])
-                    }
-                    runtime.wakeWorkers()
-                }
+                let onRunEnded = self.onRunEnded
+                endings.add(
+                    Task { [logger, runtime] in
+                        let result = await task.result
+                        switch result {
+                        case .success(let record):
+                            logger.debug(
+                                "Run executed",
+                                metadata: ["rewind.run_id": "\(record.id)", "rewind.status": "\(record.status)"])
+                        case .failure(let error as RewindError)
+                        where error.code == .runLocked || error.code == .leaseLost:
+                            logger.debug("Run taken by another worker", metadata: ["rewind.run_id": "\(run.id)"])
+                        case .failure(let error):
+                            logger.warning(
+                                "Run execution failed", metadata: ["rewind.run_id": "\(run.id)", "error": "\(error)"])
+                        }
+                        await onRunEnded?(run.id, result)
+                        runtime.wakeWorkers()
+                    })
             }
             return started
         } catch {
             logger.error("Could not read due runs from the store", metadata: ["error": "\(error)"])
             return 0
+        }
+    }
+}
+
+/// The tasks that report ended executions, so that the worker can wait for them before it stops.
+private final class EndingTasks: Sendable {
+    private let tasks = Mutex<[Int: Task<Void, Never>]>([:])
+    private let counter = Mutex(0)
+
+    func add(_ task: Task<Void, Never>) {
+        let id = counter.withLock { counter in
+            counter += 1
+            return counter
+        }
+        tasks.withLock { $0[id] = task }
+        Task {
+            await task.value
+            _ = self.tasks.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
+    /// Waits for every task added so far (and those they add meanwhile).
+    func drain() async {
+        while let (id, next) = tasks.withLock({ $0.first.map { ($0.key, $0.value) } }) {
+            await next.value
+            _ = tasks.withLock { $0.removeValue(forKey: id) }
         }
     }
 }

@@ -67,13 +67,10 @@ struct WorkerCommand: AsyncParsableCommand {
                 store: store, printer: nil, suspendSleepsLongerThan: suspendSleepsLongerThan)
             let reporter = RunEndReporter(store: store, location: location)
             let verboseLogger = options.verbose ? options.makeLogger(label: "rewind.worker") : nil
-            var workerLogger = Logger(label: "rewind.worker") { _ in
-                WorkerEventLogHandler(forwardTo: verboseLogger) { runID in reporter.report(runID) }
-            }
-            workerLogger.logLevel = .debug
             let worker = Worker(
                 runtime: runtime, concurrency: concurrency, pollInterval: .seconds(pollInterval),
-                logger: workerLogger)
+                logger: verboseLogger ?? Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() })
+            ) { id, _ in await reporter.reportNow(id) }
             let recovery = AbandonedRunRecovery(
                 runtime: runtime, concurrency: concurrency, interval: .seconds(max(1, pollInterval)),
                 reporter: reporter)
@@ -117,6 +114,13 @@ final class RunEndReporter: Sendable {
         printing.withLock { $0.append(task) }
     }
 
+    /// Reads the run and prints how its execution ended, before returning.
+    func reportNow(_ id: RunID) async {
+        ended.withLock { $0 += 1 }
+        guard let run = try? await store.run(id) else { return }
+        Console.out(Self.line(for: run))
+    }
+
     /// Waits until every line started is printed.
     func drain() async {
         for task in printing.withLock({ $0 }) { await task.value }
@@ -137,34 +141,6 @@ final class RunEndReporter: Sendable {
         case .pending: return head + "released as pending"
         case .running: return head + "running in another process"
         }
-    }
-}
-
-/// Turns the worker's "Run executed" log events into ``RunEndReporter`` lines, and forwards
-/// everything to the verbose logger when there is one.
-struct WorkerEventLogHandler: LogHandler {
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-    let forwardTo: Logger?
-    let onRunExecuted: @Sendable (RunID) -> Void
-
-    init(forwardTo: Logger?, onRunExecuted: @escaping @Sendable (RunID) -> Void) {
-        self.forwardTo = forwardTo
-        self.onRunExecuted = onRunExecuted
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        if event.message.description == "Run executed", let id = event.metadata?["rewind.run_id"] {
-            onRunExecuted(RunID("\(id)"))
-        }
-        forwardTo?.log(
-            level: event.level, event.message, metadata: event.metadata, source: event.source, file: event.file,
-            function: event.function, line: event.line)
     }
 }
 
