@@ -41,6 +41,7 @@ let package = Package(
             dependencies: [
                 "Rewind",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(

@@ -135,6 +135,27 @@ enum SQLiteRows {
 
         var blobs: [Blob] { [input.blob, value.blob].compactMap { $0 } }
 
+        /// The values of every column, `run_id` first, in ``entryColumns`` order, for the raw insert.
+        func values(runID: RunID) -> [SQLValue] {
+            let outcome: Int
+            var error: Data?
+            switch entry.outcome {
+            case .value: outcome = 0
+            case .error(let recorded):
+                outcome = 1
+                error = errorJSON(recorded)
+            case .started: outcome = 2
+            }
+            return [
+                .text(runID.rawValue), .integer(Int64(entry.seq)), .text(entry.kind.rawValue), .text(entry.name),
+                SQLValue(entry.inputHash), SQLValue(input.inline), SQLValue(input.blob?.hash),
+                .integer(Int64(outcome)), SQLValue(value.inline), SQLValue(value.blob?.hash), SQLValue(error),
+                .real(date(entry.startedAt)), .real(entry.duration), .integer(Int64(entry.attempts)),
+                SQLValue(entry.usage?.inputTokens), SQLValue(entry.usage?.outputTokens), SQLValue(entry.usage?.costUSD),
+                SQLValue(entry.usage?.model), SQLValue(entry.state.map(StateChangeCoding.encode)),
+            ]
+        }
+
         /// The values of every column after `run_id`, in ``entryColumns`` order.
         var arguments: [(any DatabaseValueConvertible)?] {
             let outcome: Int

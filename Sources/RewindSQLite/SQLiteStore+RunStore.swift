@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Rewind
 
 extension SQLiteStore {
@@ -119,32 +120,35 @@ extension SQLiteStore {
         let limit = configuration.inlinePayloadLimit
         let prepared = try entries.map { try SQLiteRows.PreparedEntry($0, limit: limit) }
         // Built before the write lock is taken: the transaction only binds and steps.
-        let rows = prepared.map { StatementArguments([id.rawValue] + $0.arguments) }
+        let rows = prepared.map { $0.values(runID: id) }
         let blobs = prepared.flatMap(\.blobs)
         try await groupWrite(runID: id) { db in
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT lease_owner, fork_seq,
-                               (SELECT seq FROM entries WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1)
-                        FROM runs WHERE id = ?1
-                        """),
-                arguments: [id.rawValue])
-            guard let row else { throw RewindError.runNotFound(id) }
-            if let leaseOwner, (row[0] as String?) != leaseOwner {
+            let check = try db.cachedStatement(
+                sql: """
+                    SELECT lease_owner, fork_seq,
+                           (SELECT seq FROM entries WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1)
+                    FROM runs WHERE id = ?1
+                    """)
+            guard let row = try RawStatement.firstRow(check, [.text(id.rawValue)], db) else {
+                throw RewindError.runNotFound(id)
+            }
+            if let leaseOwner, row[0].string != leaseOwner {
                 throw RewindError.leaseLost(id, owner: leaseOwner)
             }
-            let length = (row[2] as Int?).map { $0 + 1 } ?? (row[1] as Int?) ?? 0
+            let length = row[2].int.map { $0 + 1 } ?? row[1].int ?? 0
             guard length == expectedSeq else {
                 throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
             }
             guard !rows.isEmpty else { return }
             try SQLiteRows.insertBlobs(blobs, db)
             let insert = try db.cachedStatement(sql: Self.insertEntrySQL)
-            do {
-                for arguments in rows { try insert.execute(arguments: arguments) }
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
+            for values in rows {
+                let code = RawStatement.execute(insert, values)
+                if code == SQLITE_DONE { continue }
+                if RawStatement.isConstraint(code) {
+                    throw RewindError.appendConflict(id, expected: expectedSeq, actual: length)
+                }
+                throw RawStatement.error(code, db, insert)
             }
         }
     }
