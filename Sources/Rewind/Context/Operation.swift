@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 /// One operation to record in the journal: what it is, and how to perform it live.
 ///
@@ -19,6 +20,16 @@ public struct OperationRequest: Sendable {
     public var recordsStart: Bool
     /// What to do on resume when the entry was left *started*.
     public var inDoubt: InDoubtPolicy
+    /// Attributes for the operation's span, known before it runs.
+    ///
+    /// For example the GenAI provider name of a model call. Rewind adds its own and the GenAI
+    /// operation attributes.
+    public var spanAttributes: SpanAttributes = [:]
+    /// Attributes for the span taken from the recorded entry, live or replayed.
+    ///
+    /// For example a model call's finish reasons; an `error.type` attribute marks the span as
+    /// failed. Called only when tracing is on.
+    public var outcomeSpanAttributes: (@Sendable (JournalEntry) -> [String: SpanAttribute])?
 
     /// Creates a request.
     ///

@@ -1,6 +1,9 @@
+import CoreMetrics
 import Foundation
+import Instrumentation
 import Logging
 import Synchronization
+import Tracing
 
 /// How a run's journal is used when its code runs.
 public enum ExecutionMode: String, Sendable, Hashable, Codable {
@@ -42,6 +45,9 @@ public final class RunContext: Sendable {
     let store: any RunStore
     let leaseOwner: String?
     let configuration: Runtime.Configuration
+    let telemetry: Telemetry
+    /// When this execution began, for the replay-duration metric.
+    private let began = ContinuousClock.now
     private let core: Mutex<Core>
 
     private struct Core {
@@ -70,8 +76,9 @@ public final class RunContext: Sendable {
 
     init(
         run: RunRecord, journal: [JournalEntry], store: any RunStore, leaseOwner: String?, mode: ExecutionMode,
-        configuration: Runtime.Configuration, logger: Logger, statePatch: [StateOperation] = []
+        configuration: Runtime.Configuration, logger: Logger, telemetry: Telemetry, statePatch: [StateOperation] = []
     ) {
+        self.telemetry = telemetry
         self.runID = run.id
         self.run = run
         self.mode = mode
@@ -230,11 +237,42 @@ public final class RunContext: Sendable {
         let reservation = try reserve(CollectionOfOne(request))[0]
         if let recorded = reservation.recorded, recorded.outcome != .started {
             // The fast path of a resume: serve the recorded outcome.
-            core.withLock { $0.replayedEntries += 1 }
-            configuration.observer?(recorded, true)
-            return PerformedOperation(entry: recorded, replayed: true)
+            return served(recorded, request: request)
         }
-        return try await complete(reservation, request: request, execute: execute)
+        return try await traced(reservation.seq, request) {
+            try await self.complete(reservation, request: request, execute: execute)
+        }
+    }
+
+    /// Counts and traces an entry served from the journal.
+    private func served(_ recorded: JournalEntry, request: OperationRequest) -> PerformedOperation {
+        core.withLock { $0.replayedEntries += 1 }
+        configuration.observer?(recorded, true)
+        telemetry.metrics.served(recorded)
+        if let tracer = telemetry.tracer, let name = Telemetry.spanName(request.kind, request.name) {
+            let span = tracer.startSpan(name, context: InstrumentationContext.current ?? .topLevel)
+            span.attributes = Telemetry.attributes(runID: runID, seq: recorded.seq, request: request)
+            Telemetry.annotate(span, with: recorded, replayed: true, request: request)
+            span.end()
+        }
+        return PerformedOperation(entry: recorded, replayed: true)
+    }
+
+    /// Runs a live operation in its span (when tracing is on), annotated with its entry.
+    private func traced(
+        _ seq: Int, _ request: OperationRequest, _ body: @Sendable () async throws -> PerformedOperation
+    ) async throws -> PerformedOperation {
+        guard telemetry.tracer != nil, let name = Telemetry.spanName(request.kind, request.name) else {
+            return try await body()
+        }
+        let attributes = Telemetry.attributes(runID: runID, seq: seq, request: request)
+        return try await telemetry.withSpan(name, attributes: attributes) { span in
+            let performed = try await body()
+            if let span {
+                Telemetry.annotate(span, with: performed.entry, replayed: performed.replayed, request: request)
+            }
+            return performed
+        }
     }
 
     /// Records several operations that run at the same time (parallel tool calls).
@@ -258,15 +296,16 @@ public final class RunContext: Sendable {
                     input: requests[reservation.index].recordedInput, outcome: .started, startedAt: Date(),
                     state: reservation.stateChange)
             }
-            try await store.append(placeholders, to: runID, expectedSeq: live[0].seq, leaseOwner: leaseOwner)
+            try await write {
+                try await self.store.append(
+                    placeholders, to: self.runID, expectedSeq: live[0].seq, leaseOwner: self.leaseOwner)
+            }
         }
         return try await withThrowingTaskGroup(of: (Int, PerformedOperation).self) { group in
             for reservation in reservations {
                 var reservation = reservation
                 if let recorded = reservation.recorded, recorded.outcome != .started {
-                    let served = PerformedOperation(entry: recorded, replayed: true)
-                    core.withLock { $0.replayedEntries += 1 }
-                    configuration.observer?(recorded, true)
+                    let served = served(recorded, request: requests[reservation.index])
                     group.addTask { (reservation.index, served) }
                     continue
                 }
@@ -278,11 +317,12 @@ public final class RunContext: Sendable {
                     reservation.placeholderWritten = true
                 }
                 let index = reservation.index
+                let reserved = reservation
                 group.addTask {
-                    (
-                        index,
-                        try await self.complete(reservation, request: requests[index]) { try await execute(index, $0) }
-                    )
+                    let performed = try await self.traced(reserved.seq, requests[index]) {
+                        try await self.complete(reserved, request: requests[index]) { try await execute(index, $0) }
+                    }
+                    return (index, performed)
                 }
             }
             var results = [PerformedOperation?](repeating: nil, count: requests.count)
@@ -309,6 +349,7 @@ public final class RunContext: Sendable {
                     let recorded = core.journal[seq]
                     if let problem = matchProblem(recorded: recorded, request: request, core: &core) {
                         core.nextSeq = start
+                        telemetry.metrics.divergences.increment()
                         throw problem
                     }
                     reservations.append(Reservation(index: index, seq: seq, recorded: recorded))
@@ -328,6 +369,7 @@ public final class RunContext: Sendable {
             core.nextSeq = start + requests.count
             if start < core.journal.count, core.nextSeq >= core.journal.count {
                 // The last recorded entry is being served: everything after is live.
+                telemetry.metrics.replayed(mode: mode == .replay ? "replay" : "resume", duration: .now - began)
                 Self.markStateRecorded(&core)
                 Self.applyPatch(&core)
             } else if core.nextSeq <= core.journal.count {
@@ -395,11 +437,7 @@ public final class RunContext: Sendable {
     ) async throws -> PerformedOperation {
         var inDoubt = false
         if let recorded = reservation.recorded {
-            if recorded.outcome != .started {
-                core.withLock { $0.replayedEntries += 1 }
-                configuration.observer?(recorded, true)
-                return PerformedOperation(entry: recorded, replayed: true)
-            }
+            if recorded.outcome != .started { return served(recorded, request: request) }
             if !reservation.placeholderWritten {
                 inDoubt = true
                 if request.recordsStart, request.inDoubt == .stop {
@@ -407,7 +445,7 @@ public final class RunContext: Sendable {
                         // A person decided the effect must not be retried: record that as its outcome.
                         var entry = recorded
                         entry.outcome = .error(rejection)
-                        try await store.completeStarted(entry, leaseOwner: leaseOwner)
+                        try await write { try await self.store.completeStarted(entry, leaseOwner: self.leaseOwner) }
                         return PerformedOperation(entry: entry, replayed: false)
                     }
                 }
@@ -427,7 +465,10 @@ public final class RunContext: Sendable {
                 runID: runID, seq: reservation.seq, kind: request.kind, name: request.name,
                 inputHash: request.inputHash, input: request.recordedInput, outcome: .started, startedAt: started,
                 state: state)
-            try await store.append([entry], to: runID, expectedSeq: reservation.seq, leaseOwner: leaseOwner)
+            try await write {
+                try await self.store.append(
+                    [entry], to: self.runID, expectedSeq: reservation.seq, leaseOwner: self.leaseOwner)
+            }
         }
         let (outcome, usage, attempts, timing) = try await executeLive(
             request, seq: reservation.seq, execute: execute)
@@ -438,14 +479,28 @@ public final class RunContext: Sendable {
             input: request.recordedInput, outcome: outcome, startedAt: timing?.startedAt ?? started,
             duration: timing?.duration ?? Date().timeIntervalSince(started), attempts: attempts, usage: usage,
             state: state)
-        if request.recordsStart || startedEntry {
-            try await store.completeStarted(entry, leaseOwner: leaseOwner)
-        } else {
-            try await store.append([entry], to: runID, expectedSeq: reservation.seq, leaseOwner: leaseOwner)
+        try await write {
+            if request.recordsStart || startedEntry {
+                try await self.store.completeStarted(entry, leaseOwner: self.leaseOwner)
+            } else {
+                try await self.store.append(
+                    [entry], to: self.runID, expectedSeq: reservation.seq, leaseOwner: self.leaseOwner)
+            }
         }
+        telemetry.metrics.written(entry)
         core.withLock { $0.liveEntries += 1 }
         configuration.observer?(entry, false)
         return PerformedOperation(entry: entry, replayed: false)
+    }
+
+    /// Writes to the journal, counting a failure as a checkpoint write failure.
+    private func write(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            telemetry.metrics.checkpointWriteFailures.increment()
+            throw error
+        }
     }
 
     /// For an in-doubt side effect whose policy is to stop: `nil` when a person approved a retry,

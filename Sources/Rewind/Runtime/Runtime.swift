@@ -1,6 +1,8 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// Starts, resumes, recovers and cancels runs of registered workflows on a store.
 ///
@@ -34,6 +36,15 @@ public final class Runtime: Sendable {
         public var owner: String = LeaseOwner.make()
         /// Durable sleeps longer than this many seconds suspend the run instead of holding the process.
         public var suspendSleepsLongerThan: Double = 60
+        /// Where spans go.
+        ///
+        /// `nil` uses the process's tracer (`InstrumentationSystem.tracer`); with none
+        /// bootstrapped (a no-op tracer) no span is created at all.
+        public var tracer: (any Tracer)?
+        /// Where metrics go.
+        ///
+        /// `nil` uses the process's factory (`MetricsSystem.factory`).
+        public var metricsFactory: (any MetricsFactory)?
 
         /// The default configuration.
         public init() {}
@@ -44,6 +55,7 @@ public final class Runtime: Sendable {
     /// The runtime's settings.
     public let configuration: Configuration
     let logger: Logger
+    let telemetry: Telemetry
 
     private struct Registry {
         var workflows: [String: AnyWorkflow] = [:]
@@ -70,6 +82,8 @@ public final class Runtime: Sendable {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        telemetry = Telemetry(
+            tracer: configuration.tracer, metricsFactory: configuration.metricsFactory ?? MetricsSystem.factory)
     }
 
     // MARK: - Registration
@@ -132,6 +146,7 @@ public final class Runtime: Sendable {
             id: id ?? RunID.generate(at: now), workflow: name, workflowVersion: workflow.version, input: input,
             createdAt: now, metadata: metadata)
         let (stored, created) = try await store.createRun(record)
+        if created { telemetry.metrics.runsStarted.increment() }
         if stored.workflow != name {
             throw RewindError(
                 .runExists,
@@ -403,7 +418,7 @@ public final class Runtime: Sendable {
         let workflow = try workflow(named: run.workflow)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: nil, mode: .replay, configuration: configuration,
-            logger: logger)
+            logger: logger, telemetry: telemetry)
         let output = try await workflow.execute(context, run.input)
         let served = context.nextSeq
         if served < journal.count {
@@ -428,8 +443,30 @@ public final class Runtime: Sendable {
         }
     }
 
+    /// Executes a run in its span (`run WORKFLOW`, when tracing is on).
     private func execute(_ id: RunID, mode: ExecutionMode) async throws -> RunRecord {
+        let attributes: SpanAttributes = ["rewind.run_id": .string(id.rawValue), "rewind.mode": .string(mode.rawValue)]
+        return try await telemetry.withSpan("run", kind: .internal, attributes: attributes) { span in
+            let record = try await executeUntraced(id, mode: mode, span: span)
+            span?.attributes["rewind.status"] = SpanAttribute.string(record.status.rawValue)
+            span?.attributes["rewind.journal_length"] = SpanAttribute.int64(Int64(record.journalLength))
+            if record.status == .failed, let error = record.error {
+                span?.setStatus(SpanStatus(code: .error, message: error.message))
+            }
+            return record
+        }
+    }
+
+    private func executeUntraced(_ id: RunID, mode: ExecutionMode, span: (any Span)?) async throws -> RunRecord {
         var run = try await store.requireRun(id)
+        if let span {
+            span.operationName = "run \(run.workflow)"
+            span.attributes["rewind.workflow"] = SpanAttribute.string(run.workflow)
+            if let parent = run.parentRunID {
+                span.attributes["rewind.fork_parent"] = SpanAttribute.string(parent.rawValue)
+                span.attributes["rewind.fork_seq"] = SpanAttribute.int64(Int64(run.forkSeq ?? 0))
+            }
+        }
         if run.status == .completed { return run }
         let workflow = try workflow(named: run.workflow)
         let owner = configuration.owner
@@ -440,7 +477,7 @@ public final class Runtime: Sendable {
         let patch = try Self.statePatch(of: run)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: owner, mode: mode, configuration: configuration,
-            logger: logger, statePatch: patch)
+            logger: logger, telemetry: telemetry, statePatch: patch)
         registry.withLock { $0.active[id]?.context = context }
         logger.debug("Executing run", metadata: ["rewind.journal_length": "\(journal.count)"])
 
@@ -482,7 +519,9 @@ public final class Runtime: Sendable {
             completion = .failed(RecordedError(error))
         }
         try await store.finish(id, owner: owner, completion: completion, now: configuration.clock())
-        return try await store.requireRun(id)
+        let finished = try await store.requireRun(id)
+        telemetry.metrics.runFinished(finished.status)
+        return finished
     }
 
     private func acquire(_ id: RunID) async throws -> RunRecord {

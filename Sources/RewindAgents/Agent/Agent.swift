@@ -1,5 +1,6 @@
 import Foundation
 import Rewind
+import Tracing
 
 /// A model in a loop with tools, made durable by a ``RunContext``.
 ///
@@ -207,7 +208,25 @@ extension Agent {
                 "messages": newMessages, "request": .string(try requestHash(request)),
             ]
             sentCount = messages.count
-            let operation = OperationRequest(kind: .llm, name: agent.model.modelName, input: input, recordInput: true)
+            var operation = OperationRequest(kind: .llm, name: agent.model.modelName, input: input, recordInput: true)
+            operation.spanAttributes["gen_ai.provider.name"] = SpanAttribute.string(agent.model.providerName)
+            operation.spanAttributes["gen_ai.agent.name"] = SpanAttribute.string(agent.name)
+            if let temperature = agent.temperature {
+                operation.spanAttributes["gen_ai.request.temperature"] = SpanAttribute.double(temperature)
+            }
+            if let maxTokens = agent.maxTokensPerCall {
+                operation.spanAttributes["gen_ai.request.max_tokens"] = SpanAttribute.int64(Int64(maxTokens))
+            }
+            operation.outcomeSpanAttributes = { entry in
+                guard case .value(let payload) = entry.outcome,
+                    let response = try? PayloadCoder.decode(ChatResponse.self, from: payload.data)
+                else { return [:] }
+                var attributes: [String: SpanAttribute] = [
+                    "gen_ai.response.finish_reasons": .stringArray([response.finishReason.rawValue])
+                ]
+                if let id = response.responseID { attributes["gen_ai.response.id"] = .string(id) }
+                return attributes
+            }
 
             // A live call is made before its entry is reserved: a call that fails records
             // nothing, so a resume sends it again instead of replaying a failure.
@@ -275,9 +294,18 @@ extension Agent {
             }
             let requests = known.map { item in
                 let call = calls[item.index]
-                return OperationRequest(
+                var request = OperationRequest(
                     kind: .tool, name: call.name, input: call.argumentsJSON ?? .string(call.arguments),
                     recordInput: true, recordsStart: item.tool.kind == .write, inDoubt: item.tool.inDoubtPolicy)
+                request.spanAttributes["gen_ai.tool.call.id"] = SpanAttribute.string(call.id)
+                request.outcomeSpanAttributes = { entry in
+                    guard case .value(let payload) = entry.outcome,
+                        let result = try? PayloadCoder.decode(ToolResult.self, from: payload.data), result.isError
+                    else { return [:] }
+                    // The model gets the error as the tool's result; the span shows the call failed.
+                    return ["error.type": .string("tool_error"), "rewind.tool_error": .string(result.content)]
+                }
+                return request
             }
             let performed: [PerformedOperation]
             if requests.count == 1 {
