@@ -248,7 +248,7 @@ public final class RunContext: Sendable {
     private func served(_ recorded: JournalEntry, request: OperationRequest) -> PerformedOperation {
         core.withLock { $0.replayedEntries += 1 }
         configuration.observer?(recorded, true)
-        telemetry.metrics.served(recorded)
+        telemetry.metrics?.served(recorded)
         if let tracer = telemetry.tracer, let name = Telemetry.spanName(request.kind, request.name) {
             let span = tracer.startSpan(name, context: InstrumentationContext.current ?? .topLevel)
             span.attributes = Telemetry.attributes(runID: runID, seq: recorded.seq, request: request)
@@ -349,7 +349,7 @@ public final class RunContext: Sendable {
                     let recorded = core.journal[seq]
                     if let problem = matchProblem(recorded: recorded, request: request, core: &core) {
                         core.nextSeq = start
-                        telemetry.metrics.divergences.increment()
+                        telemetry.metrics?.divergences.increment()
                         throw problem
                     }
                     reservations.append(Reservation(index: index, seq: seq, recorded: recorded))
@@ -369,7 +369,7 @@ public final class RunContext: Sendable {
             core.nextSeq = start + requests.count
             if start < core.journal.count, core.nextSeq >= core.journal.count {
                 // The last recorded entry is being served: everything after is live.
-                telemetry.metrics.replayed(mode: mode == .replay ? "replay" : "resume", duration: .now - began)
+                telemetry.metrics?.replayed(mode: mode == .replay ? "replay" : "resume", duration: .now - began)
                 Self.markStateRecorded(&core)
                 Self.applyPatch(&core)
             } else if core.nextSeq <= core.journal.count {
@@ -487,7 +487,7 @@ public final class RunContext: Sendable {
                     [entry], to: self.runID, expectedSeq: reservation.seq, leaseOwner: self.leaseOwner)
             }
         }
-        telemetry.metrics.written(entry)
+        telemetry.metrics?.written(entry)
         core.withLock { $0.liveEntries += 1 }
         configuration.observer?(entry, false)
         return PerformedOperation(entry: entry, replayed: false)
@@ -498,7 +498,7 @@ public final class RunContext: Sendable {
         do {
             try await body()
         } catch {
-            telemetry.metrics.checkpointWriteFailures.increment()
+            telemetry.metrics?.checkpointWriteFailures.increment()
             throw error
         }
     }

@@ -45,6 +45,8 @@ public final class Runtime: Sendable {
         ///
         /// `nil` uses the process's factory (`MetricsSystem.factory`).
         public var metricsFactory: (any MetricsFactory)?
+        /// Whether spans and metrics are produced at all (`false`: neither, whatever is bootstrapped).
+        public var telemetryEnabled = true
 
         /// The default configuration.
         public init() {}
@@ -83,7 +85,8 @@ public final class Runtime: Sendable {
         self.configuration = configuration
         self.logger = logger
         telemetry = Telemetry(
-            tracer: configuration.tracer, metricsFactory: configuration.metricsFactory ?? MetricsSystem.factory)
+            enabled: configuration.telemetryEnabled, tracer: configuration.tracer,
+            metricsFactory: configuration.metricsFactory ?? MetricsSystem.factory)
     }
 
     // MARK: - Registration
@@ -146,7 +149,7 @@ public final class Runtime: Sendable {
             id: id ?? RunID.generate(at: now), workflow: name, workflowVersion: workflow.version, input: input,
             createdAt: now, metadata: metadata)
         let (stored, created) = try await store.createRun(record)
-        if created { telemetry.metrics.runsStarted.increment() }
+        if created { telemetry.metrics?.runsStarted.increment() }
         if stored.workflow != name {
             throw RewindError(
                 .runExists,
@@ -520,7 +523,7 @@ public final class Runtime: Sendable {
         }
         try await store.finish(id, owner: owner, completion: completion, now: configuration.clock())
         let finished = try await store.requireRun(id)
-        telemetry.metrics.runFinished(finished.status)
+        telemetry.metrics?.runFinished(finished.status)
         return finished
     }
 

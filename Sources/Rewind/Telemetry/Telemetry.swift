@@ -22,12 +22,19 @@ import Tracing
 struct Telemetry: Sendable {
     /// `nil` when tracing is off (no tracer, or a no-op tracer): no span is created at all.
     let tracer: (any Tracer)?
-    let metrics: RewindMetrics
+    /// `nil` when telemetry is turned off or no metrics backend is bootstrapped.
+    let metrics: RewindMetrics?
 
-    init(tracer: (any Tracer)?, metricsFactory: any MetricsFactory) {
+    init(enabled: Bool, tracer: (any Tracer)?, metricsFactory: any MetricsFactory) {
+        guard enabled else {
+            self.tracer = nil
+            metrics = nil
+            return
+        }
         let tracer = tracer ?? InstrumentationSystem.tracer
         self.tracer = tracer is NoOpTracer ? nil : tracer
-        metrics = RewindMetrics(factory: metricsFactory)
+        // With no metrics backend there is nothing to count.
+        metrics = metricsFactory is NOOPMetricsHandler ? nil : RewindMetrics(factory: metricsFactory)
     }
 
     /// Runs `body` in a span when tracing is on; the span ends when `body` returns or throws.
@@ -122,6 +129,8 @@ final class RewindMetrics: Sendable {
     let checkpointWriteFailures: Counter
     let divergences: Counter
     let replayDuration: CoreMetrics.Timer
+    /// `rewind_entries_written_total` for the built-in kinds, made once (no lookup per entry).
+    private let entriesWritten: [EntryKind: Counter]
     private let cache = Mutex<[String: any Sendable]>([:])
 
     init(factory: any MetricsFactory) {
@@ -132,6 +141,15 @@ final class RewindMetrics: Sendable {
         checkpointWriteFailures = Counter(label: "rewind_checkpoint_write_failures_total", factory: factory)
         divergences = Counter(label: "rewind_divergences_total", factory: factory)
         replayDuration = CoreMetrics.Timer(label: "rewind_replay_duration", factory: factory)
+        let kinds: [EntryKind] = [.step, .llm, .tool, .signal, .timer, .marker, .now, .uuid, .random, .patch]
+        entriesWritten = Dictionary(
+            uniqueKeysWithValues: kinds.map {
+                (
+                    $0,
+                    Counter(
+                        label: "rewind_entries_written_total", dimensions: [("kind", $0.rawValue)], factory: factory)
+                )
+            })
     }
 
     /// A counter with dimensions, created on first use.
@@ -177,7 +195,8 @@ final class RewindMetrics: Sendable {
 
     /// Counts an entry written live: entries, bytes, and a model call's tokens and cost.
     func written(_ entry: JournalEntry) {
-        counter("rewind_entries_written_total", [("kind", entry.kind.rawValue)]).increment()
+        (entriesWritten[entry.kind] ?? counter("rewind_entries_written_total", [("kind", entry.kind.rawValue)]))
+            .increment()
         var bytes = (entry.input?.data.count ?? 0) + (entry.state?.approximateEncodedSize ?? 0)
         if case .value(let payload) = entry.outcome { bytes += payload.data.count }
         bytesWritten.increment(by: bytes)
