@@ -11,6 +11,7 @@ extension GlobalOptions {
         store: any RunStore, printer: ProgressPrinter?, suspendSleepsLongerThan: Double?
     ) -> Runtime {
         var configuration = Runtime.Configuration()
+        configuration.useObservability()
         if let printer {
             configuration.observer = { entry, replayed in printer.observe(entry, replayed: replayed) }
         }

@@ -85,7 +85,7 @@ struct CLIError: Error, CustomStringConvertible {
 /// exits with the error's code.
 func withErrorReporting(verbose: Bool, _ body: () async throws -> Void) async throws {
     do {
-        try await body()
+        try await Observability.run(body)
     } catch let exit as ExitCode {
         throw exit
     } catch {

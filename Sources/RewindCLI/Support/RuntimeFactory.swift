@@ -9,6 +9,7 @@ extension GlobalOptions {
     /// - Parameter demoDelay: the built-in scripted model's pause per call, in seconds.
     func makeRuntime(store: any RunStore, printer: ProgressPrinter?, demoDelay: Double = 0.5) -> Runtime {
         var configuration = Runtime.Configuration()
+        configuration.useObservability()
         if let printer {
             configuration.observer = { entry, replayed in printer.observe(entry, replayed: replayed) }
         }

@@ -30,6 +30,7 @@ final class ModelServer: Sendable {
     typealias Hook = @Sendable (Int) -> Bool
 
     private let log = Mutex<[Request]>([])
+    private let exports = Mutex<[(path: String, body: Data)]>([])
     private let channel = Mutex<(any Channel)?>(nil)
     private let responder: Responder?
     private let hook = Mutex<Hook?>(nil)
@@ -43,6 +44,13 @@ final class ModelServer: Sendable {
 
     /// The requests received so far, in order.
     var requests: [Request] { log.withLock { $0 } }
+
+    /// OTLP/HTTP exports received so far (the server is also an OpenTelemetry collector):
+    /// the path (`/v1/traces`, `/v1/metrics`) and the body.
+    var otlpExports: [(path: String, body: Data)] { exports.withLock { $0 } }
+
+    /// The value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    var otlpEndpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The environment that makes `rewind` use this server.
     var environment: [String: String] {
@@ -82,6 +90,10 @@ final class ModelServer: Sendable {
     /// The answer to a request: a chat completion whose message is a function of the request,
     /// or `nil` when the hook dropped it.
     fileprivate func answer(path: String, body: Data) -> Data? {
+        if path.hasPrefix("/v1/traces") || path.hasPrefix("/v1/metrics") || path.hasPrefix("/v1/logs") {
+            exports.withLock { $0.append((path, body)) }
+            return Data("{}".utf8)
+        }
         let json = (try? JSONValue(parsing: body)) ?? .null
         let last = json["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
         let number = log.withLock { $0.count + 1 }
