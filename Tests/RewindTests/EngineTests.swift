@@ -394,3 +394,75 @@ struct EngineTests {
         #expect(effects.count("s2") == 2 && effects.count("s4") == 1)
     }
 }
+
+@Suite("Store statistics")
+struct StoreStatisticsTests {
+    @Test func checkpointsReplaysForksAndSavingsAreCounted() async throws {
+        let store = InMemoryStore()
+        let runtime = Runtime(store: store)
+        let stop = Mutex(true)
+        let workflow = Workflow<Int, Int>("stats") { ctx, n in
+            var sum = 0
+            for i in 0..<n {
+                sum += try await ctx.step("step-\(i)") { i }
+                if i == 1, stop.withLock({ $0 }) { try await runtime.cancel(ctx.runID) }
+            }
+            return sum
+        }
+        runtime.register(workflow)
+        // A run cancelled after two steps, then resumed: one replay serving two entries.
+        await #expect(throws: (any Error).self) { _ = try await runtime.run(workflow, input: 4, id: "resumed") }
+        stop.withLock { $0 = false }
+        #expect(try await runtime.resume("resumed").status == .completed)
+        // A run cancelled the same way, then resumed by code that no longer matches: it diverges.
+        stop.withLock { $0 = true }
+        await #expect(throws: (any Error).self) { _ = try await runtime.run(workflow, input: 4, id: "diverged") }
+        let renamed = Workflow<Int, Int>("stats") { ctx, _ in try await ctx.step("other") { 0 } }
+        let otherRuntime = Runtime(store: store)
+        otherRuntime.register(renamed)
+        #expect(try await otherRuntime.resume("diverged").status == .failed)
+
+        var statistics = try await StoreStatistics.compute(store: store)
+        #expect(statistics.runs == 2)
+        #expect(statistics.runsByStatus == ["completed": 1, "failed": 1])
+        #expect(statistics.entries == 4 + 2)
+        #expect(statistics.checkpointSuccessRate == 1)
+        #expect(statistics.executions == 4)
+        #expect(statistics.replays == 2)
+        #expect(statistics.replayDivergences == 1)
+        #expect(statistics.replaySuccessRate == 0.5)
+        #expect(statistics.replayLatencyMedianMs != nil)
+        #expect(statistics.recordedBytesByRun.keys.sorted() == ["diverged", "resumed"])
+        #expect(statistics.recordedBytes > 0)
+
+        // Filtered to one workflow that has no runs: nothing.
+        statistics = try await StoreStatistics.compute(store: store, query: RunQuery(workflow: "none"))
+        #expect(statistics.runs == 0)
+    }
+
+    @Test func forksThatChangeTheNextStepAreCountedAsDiverged() async throws {
+        let store = InMemoryStore()
+        let runtime = Runtime(store: store)
+        let parent = Workflow<Int, Int>("forked") { ctx, n in
+            var sum = 0
+            for i in 0..<n { sum += try await ctx.step("step-\(i)", input: ctx.state["offset"] ?? 0) { i } }
+            return sum
+        }
+        _ = try await runtime.run(parent, input: 3, id: "parent")
+        // Two forks at seq 1: one with the same state (continues identically), one patched.
+        for (id, changes) in [
+            ("same", JSONValue.null), ("patched", ["state": [["op": "set", "path": "/offset", "value": 5]]]),
+        ] {
+            let fork = RunRecord(
+                id: RunID(id), workflow: "forked", input: 3, parentRunID: "parent", forkSeq: 1,
+                forkChanges: changes.isNull ? nil : changes)
+            _ = try await store.createRun(fork)
+            #expect(try await runtime.resume(RunID(id)).status == .completed)
+        }
+        let statistics = try await StoreStatistics.compute(store: store)
+        #expect(statistics.forks == 2)
+        #expect(statistics.divergedForks == 1)
+        #expect(statistics.forkDivergenceRate == 0.5)
+        #expect(statistics.entries == 3 + 2 + 2, "a fork's shared prefix counts once")
+    }
+}

@@ -70,6 +70,12 @@ public final class RunContext: Sendable {
         var prefixInputChanges: [Int] = []
         var liveEntries = 0
         var replayedEntries = 0
+        /// How long serving the recorded prefix took, once it was served.
+        var replayDuration: Duration?
+        /// Usage of the model calls served from the journal instead of being made again.
+        var savedUsage = Usage()
+        var savedModelCalls = 0
+        var diverged = false
         var releaseRequested = false
         var consumedSignals: Set<String> = []
     }
@@ -129,6 +135,21 @@ public final class RunContext: Sendable {
 
     /// How many entries were executed live and how many served from the journal in this execution.
     public var counts: (live: Int, replayed: Int) { core.withLock { ($0.liveEntries, $0.replayedEntries) } }
+
+    /// What this execution served, ran live and saved, for its ``ExecutionRecord``.
+    var executionSummary:
+        (
+            served: Int, live: Int, replayDuration: Duration?, savedUsage: Usage, savedModelCalls: Int, diverged: Bool,
+            began: ContinuousClock.Instant
+        )
+    {
+        core.withLock {
+            (
+                $0.replayedEntries, $0.liveEntries, $0.replayDuration, $0.savedUsage, $0.savedModelCalls, $0.diverged,
+                began
+            )
+        }
+    }
 
     /// Positions in a fork's shared prefix whose input differs from what the code asked for now.
     public var prefixInputChanges: [Int] { core.withLock { $0.prefixInputChanges } }
@@ -246,7 +267,15 @@ public final class RunContext: Sendable {
 
     /// Counts and traces an entry served from the journal.
     private func served(_ recorded: JournalEntry, request: OperationRequest) -> PerformedOperation {
-        core.withLock { $0.replayedEntries += 1 }
+        core.withLock { core in
+            core.replayedEntries += 1
+            if recorded.kind == .llm { core.savedModelCalls += 1 }
+            if let usage = recorded.usage {
+                core.savedUsage.inputTokens += usage.inputTokens
+                core.savedUsage.outputTokens += usage.outputTokens
+                if let cost = usage.costUSD { core.savedUsage.costUSD = (core.savedUsage.costUSD ?? 0) + cost }
+            }
+        }
         configuration.observer?(recorded, true)
         telemetry.metrics?.served(recorded)
         if let tracer = telemetry.tracer, let name = Telemetry.spanName(request.kind, request.name) {
@@ -349,6 +378,7 @@ public final class RunContext: Sendable {
                     let recorded = core.journal[seq]
                     if let problem = matchProblem(recorded: recorded, request: request, core: &core) {
                         core.nextSeq = start
+                        core.diverged = true
                         telemetry.metrics?.divergences.increment()
                         throw problem
                     }
@@ -369,6 +399,7 @@ public final class RunContext: Sendable {
             core.nextSeq = start + requests.count
             if start < core.journal.count, core.nextSeq >= core.journal.count {
                 // The last recorded entry is being served: everything after is live.
+                core.replayDuration = .now - began
                 telemetry.metrics?.replayed(mode: mode == .replay ? "replay" : "resume", duration: .now - began)
                 Self.markStateRecorded(&core)
                 Self.applyPatch(&core)

@@ -524,7 +524,27 @@ public final class Runtime: Sendable {
         try await store.finish(id, owner: owner, completion: completion, now: configuration.clock())
         let finished = try await store.requireRun(id)
         telemetry.metrics?.runFinished(finished.status)
+        await recordExecution(of: finished, mode: mode, context: context)
         return finished
+    }
+
+    /// Keeps the execution's summary for `rewind stats`; a failure to keep it never fails the run.
+    private func recordExecution(of run: RunRecord, mode: ExecutionMode, context: RunContext) async {
+        let summary = context.executionSummary
+        func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        let execution = ExecutionRecord(
+            runID: run.id, workflow: run.workflow, mode: mode.rawValue,
+            startedAt: configuration.clock().addingTimeInterval(-seconds(.now - summary.began)),
+            duration: seconds(.now - summary.began), servedEntries: summary.served, liveEntries: summary.live,
+            replayDuration: summary.replayDuration.map(seconds), status: run.status, diverged: summary.diverged,
+            savedUsage: summary.savedUsage, savedModelCalls: summary.savedModelCalls)
+        do {
+            try await store.recordExecution(execution)
+        } catch {
+            logger.warning("Could not keep the execution's statistics", metadata: ["error": "\(error)"])
+        }
     }
 
     private func acquire(_ id: RunID) async throws -> RunRecord {

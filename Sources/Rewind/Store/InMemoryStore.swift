@@ -10,6 +10,7 @@ public final class InMemoryStore: RunStore {
         var runs: [RunID: RunRecord] = [:]
         var entries: [RunID: [JournalEntry]] = [:]
         var signals: [RunID: [Signal]] = [:]
+        var executions: [ExecutionRecord] = []
     }
 
     private let contents = Mutex(Contents())
@@ -25,6 +26,14 @@ public final class InMemoryStore: RunStore {
             contents.runs[run.id] = run
             return (run, true)
         }
+    }
+
+    public func recordExecution(_ execution: ExecutionRecord) async throws {
+        contents.withLock { $0.executions.append(execution) }
+    }
+
+    public func executions(of id: RunID?) async throws -> [ExecutionRecord] {
+        contents.withLock { contents in contents.executions.filter { id == nil || $0.runID == id } }
     }
 
     public func run(_ id: RunID) async throws -> RunRecord? {

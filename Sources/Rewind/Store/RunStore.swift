@@ -77,12 +77,22 @@ public protocol RunStore: Sendable {
     /// Workers wait on it between polls, so work written elsewhere is picked up quickly. The
     /// default has no notifications and sleeps for `timeout`.
     func waitForChanges(upTo timeout: Duration) async
+
+    /// Keeps how one execution of a run went, for `rewind stats`. The default keeps nothing.
+    func recordExecution(_ execution: ExecutionRecord) async throws
+
+    /// The executions kept, oldest first: of one run, or of every run when `id` is `nil`.
+    func executions(of id: RunID?) async throws -> [ExecutionRecord]
 }
 
 extension RunStore {
     public func waitForChanges(upTo timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }
+
+    public func recordExecution(_ execution: ExecutionRecord) async throws {}
+
+    public func executions(of id: RunID?) async throws -> [ExecutionRecord] { [] }
 }
 
 extension RunStore {

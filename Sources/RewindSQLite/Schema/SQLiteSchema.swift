@@ -15,6 +15,7 @@ enum SQLiteSchema {
         ("v2-parent-index", v2),
         ("v3-signals-and-waits", v3),
         ("v4-entries-without-rowid", v4),
+        ("v5-executions", v5),
     ]
 
     /// The schema version this code writes.
@@ -147,6 +148,30 @@ enum SQLiteSchema {
                     usage_model, state FROM entries;
                 DROP TABLE entries;
                 ALTER TABLE entries_v4 RENAME TO entries;
+                """)
+    }
+
+    /// How each execution of a run went (served, live, replay time, divergence), for `rewind stats`.
+    private static func v5(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE executions (
+                    run_id TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    workflow TEXT NOT NULL,
+                    mode TEXT NOT NULL,
+                    duration REAL NOT NULL,
+                    served_entries INTEGER NOT NULL,
+                    live_entries INTEGER NOT NULL,
+                    replay_duration REAL,
+                    status TEXT NOT NULL,
+                    diverged INTEGER NOT NULL,
+                    saved_input_tokens INTEGER NOT NULL,
+                    saved_output_tokens INTEGER NOT NULL,
+                    saved_cost_usd REAL,
+                    saved_model_calls INTEGER NOT NULL
+                );
+                CREATE INDEX executions_by_run ON executions (run_id, started_at);
                 """)
     }
 }
