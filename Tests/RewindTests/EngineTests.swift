@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -464,5 +465,49 @@ struct StoreStatisticsTests {
         #expect(statistics.divergedForks == 1)
         #expect(statistics.forkDivergenceRate == 0.5)
         #expect(statistics.entries == 3 + 2 + 2, "a fork's shared prefix counts once")
+    }
+}
+
+@Suite("Structured logs")
+struct StructuredLogTests {
+    /// Keeps every log line with its metadata.
+    final class Lines: Sendable {
+        let lines = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
+    }
+
+    struct CapturingHandler: LogHandler {
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            lines.lines.withLock { $0.append(("\(event.message)", merged)) }
+        }
+    }
+
+    @Test func everyLineOfARunCarriesItsRunIDWorkflowAndSeq() async throws {
+        let lines = Lines()
+        let logger = Logger(label: "test") { _ in CapturingHandler(lines: lines) }
+        let runtime = Runtime(store: InMemoryStore(), logger: logger)
+        let workflow = Workflow<Int, Int>("logged") { ctx, n in
+            var sum = 0
+            for i in 0..<n { sum += try await ctx.step("s\(i)") { i } }
+            return sum
+        }
+        _ = try await runtime.run(workflow, input: 3, id: "logged-1")
+        let captured = lines.lines.withLock { $0 }
+        #expect(!captured.isEmpty)
+        for line in captured {
+            #expect(line.metadata["rewind.run_id"] == "logged-1", "\(line.message)")
+            #expect(line.metadata["rewind.workflow"] == "logged", "\(line.message)")
+        }
+        let recorded = captured.filter { $0.message == "Recorded entry" }
+        #expect(recorded.compactMap { $0.metadata["rewind.seq"].map { "\($0)" } } == ["0", "1", "2"])
     }
 }

@@ -267,6 +267,8 @@ public final class RunContext: Sendable {
 
     /// Counts and traces an entry served from the journal.
     private func served(_ recorded: JournalEntry, request: OperationRequest) -> PerformedOperation {
+        logger.trace(
+            "Served entry", metadata: ["rewind.seq": "\(recorded.seq)", "rewind.kind": "\(recorded.kind)"])
         core.withLock { core in
             core.replayedEntries += 1
             if recorded.kind == .llm { core.savedModelCalls += 1 }
@@ -519,6 +521,12 @@ public final class RunContext: Sendable {
             }
         }
         telemetry.metrics?.written(entry)
+        logger.debug(
+            "Recorded entry",
+            metadata: [
+                "rewind.seq": "\(entry.seq)", "rewind.kind": "\(entry.kind)", "rewind.name": "\(entry.name)",
+                "rewind.outcome": "\(entry.outcome.label)",
+            ])
         core.withLock { $0.liveEntries += 1 }
         configuration.observer?(entry, false)
         return PerformedOperation(entry: entry, replayed: false)

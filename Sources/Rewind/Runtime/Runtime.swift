@@ -476,6 +476,7 @@ public final class Runtime: Sendable {
         run = try await acquire(id)
         var logger = self.logger
         logger[metadataKey: "rewind.run_id"] = "\(id)"
+        logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
         let journal = try await store.journal(of: id)
         let patch = try Self.statePatch(of: run)
         let context = RunContext(
