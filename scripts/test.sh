@@ -19,4 +19,11 @@ if grep -E "^$PWD/(Sources|Tests|Examples)/.*(warning|error):" /tmp/rewind-build
 fi
 
 echo "== tests" >&2
-swift test --skip-build 2>&1 | tail -n 80
+status=0
+swift test --skip-build > /tmp/rewind-test.log 2>&1 || status=$?
+tail -n 60 /tmp/rewind-test.log
+if [ "$status" -ne 0 ]; then
+    echo "== failures (all of them; the whole log is /tmp/rewind-test.log)" >&2
+    grep -E "✘|error:|Fatal error|Crash" /tmp/rewind-test.log | head -n 200 >&2 || true
+fi
+exit "$status"

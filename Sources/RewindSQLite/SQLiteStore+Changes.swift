@@ -8,23 +8,29 @@ import Darwin
 #endif
 
 extension SQLiteStore {
-    /// Returns when another connection or process wrote to the store (its write-ahead log
-    /// changed), after `timeout`, or when the task is cancelled.
+    /// The write-ahead log's size and modification time.
+    public func changeToken() async -> StoreChangeToken {
+        StoreChangeToken(fingerprint: Self.logFingerprint(path + "-wal") ?? [])
+    }
+
+    /// Returns when a connection or process wrote to the store since `token` (its write-ahead
+    /// log changed), after `timeout`, or when the task is cancelled.
     ///
     /// It looks at the log's size and modification time every 10 ms, which costs a `stat` call;
     /// a worker waiting on it picks up a signal sent from another process within about 10 ms
     /// instead of at its next poll. The store's own writes also count as changes.
-    public func waitForChanges(upTo timeout: Duration) async {
+    public func waitForChanges(since token: StoreChangeToken, upTo timeout: Duration) async {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        let initial = Self.logFingerprint(path + "-wal")
+        let initial = token.fingerprint
+        if (Self.logFingerprint(path + "-wal") ?? []) != initial { return }
         while clock.now < deadline {
             do {
                 try await Task.sleep(for: min(.milliseconds(10), deadline - clock.now))
             } catch {
                 return
             }
-            if Self.logFingerprint(path + "-wal") != initial { return }
+            if (Self.logFingerprint(path + "-wal") ?? []) != initial { return }
         }
     }
 

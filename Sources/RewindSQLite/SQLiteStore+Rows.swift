@@ -29,7 +29,19 @@ enum SQLiteRows {
 
     static func json(_ value: JSONValue) -> Data { value.canonicalData }
 
-    static func json(_ data: Data) throws -> JSONValue { try FastJSONParser.parse(data) }
+    static func json(_ data: Data) throws -> JSONValue { try storedJSON(data) }
+
+    /// Parses JSON the store wrote; a document that does not parse means a damaged file.
+    static func storedJSON(_ data: Data) throws -> JSONValue {
+        do {
+            return try JSONValue(parsing: data)
+        } catch {
+            throw RewindError(
+                .corruptPayload,
+                "A stored JSON document could not be read (\((error as? RewindError)?.message ?? "\(error)")). The store file may be damaged; run `rewind verify`.",
+                underlying: error)
+        }
+    }
 
     static func errorJSON(_ error: RecordedError) -> Data {
         var members: [String: JSONValue] = ["type": .string(error.type), "message": .string(error.message)]
@@ -38,7 +50,7 @@ enum SQLiteRows {
     }
 
     static func recordedError(_ data: Data) throws -> RecordedError {
-        let json = try FastJSONParser.parse(data)
+        let json = try SQLiteRows.storedJSON(data)
         guard let type = json["type"]?.stringValue, let message = json["message"]?.stringValue else {
             throw RewindError(.corruptPayload, "A stored error record is malformed: \(json). Run `rewind verify`.")
         }
@@ -50,7 +62,7 @@ enum SQLiteRows {
     }
 
     static func metadata(_ data: Data) throws -> [String: String] {
-        guard case .object(let members) = try FastJSONParser.parse(data) else {
+        guard case .object(let members) = try SQLiteRows.storedJSON(data) else {
             throw RewindError(.corruptPayload, "A stored run's metadata is not a JSON object. Run `rewind verify`.")
         }
         return members.compactMapValues(\.stringValue)

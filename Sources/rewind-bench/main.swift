@@ -37,6 +37,8 @@ struct Options {
     var only: Set<String>?
     var repetitions: Int?
     var list = false
+    /// `--peer-workload 10,100,1000`: run only the peer benchmark's workload at these sizes.
+    var peerWorkload: [Int]?
 
     init(_ arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -54,6 +56,15 @@ struct Options {
                     throw UsageError("--repetitions needs a positive number")
                 }
                 repetitions = count
+            case "--peer-workload":
+                guard let value = iterator.next() else {
+                    throw UsageError("--peer-workload needs a comma-separated list of iteration counts")
+                }
+                let sizes = value.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
+                    throw UsageError("--peer-workload needs positive iteration counts, such as 10,100,1000")
+                }
+                peerWorkload = sizes
             case "-h", "--help":
                 throw UsageError(nil)
             default:
@@ -75,11 +86,13 @@ struct UsageError: Error {
 }
 
 let usage = """
-    usage: rewind-bench [--quick] [--only KEY,...] [--repetitions N] [--list]
+    usage: rewind-bench [--quick] [--only KEY,...] [--repetitions N] [--list] [--peer-workload N,...]
       --quick           fewer and smaller repetitions (CI smoke run)
       --only KEY,...    measure only these keys
       --repetitions N   repetitions per key (default 5, quick 2)
       --list            list the keys and what they measure
+      --peer-workload N,...
+                        run only the peer benchmark's agent-loop workload (benchmarks/peers/)
     Build with optimizations: swift run -c release rewind-bench
     """
 
@@ -96,6 +109,20 @@ if options.list {
     for benchmark in Benchmark.all {
         print("\(benchmark.key)\t\(benchmark.summary)\(benchmark.target.map { " (target \($0.text))" } ?? "")")
     }
+    exit(0)
+}
+
+if let sizes = options.peerWorkload {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewind-peer-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let results = try await PeerWorkload.run(sizes: sizes, directory: directory)
+    let output: [String: Any] = [
+        "system": "rewind", "optimized": Machine.isOptimized, "store": "SQLite (WAL, synchronous=NORMAL)",
+        "results": results,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
     exit(0)
 }
 

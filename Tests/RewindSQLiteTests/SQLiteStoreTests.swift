@@ -247,17 +247,4 @@ struct SQLiteStoreTests {
             #expect(try StateChangeCoding.decode(stored) == StateChange(json: change.json))
         }
     }
-
-    @Test func parsesStoredJSONLikeTheCore() throws {
-        let documents = [
-            #"{"a":[1,-2,3.5,-0.25,1e+20,true,false,null],"b":{"c":"\u00e9\ud83c\udf89\n\t\"\\\/"},"":""}"#,
-            #"  [ ]  "#, #"{}"#, #""plain""#, "9223372036854775807", "-12",
-        ]
-        for text in documents {
-            #expect(try FastJSONParser.parse(text) == JSONValue(parsing: text), "\(text)")
-        }
-        for bad in ["", "{", "[1,]", "tru", "\"open", "{\"a\" 1}", "1 2", "nul"] {
-            #expect(throws: RewindError.self, "\(bad)") { try FastJSONParser.parse(bad) }
-        }
-    }
 }

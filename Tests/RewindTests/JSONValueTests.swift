@@ -61,3 +61,29 @@ struct JSONValueTests {
         #expect(throws: RewindError.self) { try PayloadCompression.decompress(Data([1, 2, 3]), expectedSize: 10) }
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test func parsesLikeFoundationsDecoder() throws {
+        let documents = [
+            #"{"a":[1,-2,3.5,-0.25,1e+20,true,false,null],"b":{"c":"\u00e9\ud83c\udf89\n\t\"\\\/"},"":""}"#,
+            #"  [ ]  "#, #"{}"#, #""plain""#, "9223372036854775807", "-12",
+        ]
+        for text in documents {
+            let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(try JSONValue(parsing: text) == foundation, "\(text)")
+        }
+        for bad in ["", "{", "[1,]", "tru", "\"open", "{\"a\" 1}", "1 2", "nul"] {
+            #expect(throws: RewindError.self, "\(bad)") { try JSONValue(parsing: bad) }
+        }
+    }
+
+    @Test func anInvalidDocumentSaysWhereItBreaks() {
+        #expect {
+            try JSONValue(parsing: #"{"a": [1, 2,, 3]}"#)
+        } throws: { error in
+            guard let error = error as? RewindError else { return false }
+            return error.code == .invalidJSON && error.message.contains("at byte")
+        }
+    }
+}

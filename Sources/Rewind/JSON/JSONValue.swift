@@ -245,9 +245,9 @@ extension JSONValue {
     /// - Throws: ``RewindError`` with code `invalidJSON` and the parser's message when the text is not JSON.
     public init(parsing data: Data) throws {
         do {
-            self = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw RewindError(.invalidJSON, "The text is not valid JSON: \(JSONValue.describe(decodingError: error))")
+            self = try JSONParser.parse(data)
+        } catch let failure as JSONParser.Failure {
+            throw RewindError(.invalidJSON, "The text is not valid JSON: \(failure.reason) at byte \(failure.offset).")
         }
     }
 

@@ -361,14 +361,14 @@ public final class Runtime: Sendable {
     /// Waits until a wake-up later than `generation`, a change the store reports (work written
     /// by another process), or until the interval passed; returns at once
     /// when a wake-up already came after `generation` (none is lost between a poll and the wait).
-    func waitForWork(after generation: Int, upTo interval: Duration) async {
+    func waitForWork(after generation: Int, since token: StoreChangeToken? = nil, upTo interval: Duration) async {
         let id = wakeups.withLock { state in
             state.nextWaiter &+= 1
             return state.nextWaiter
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: interval) }
-            group.addTask { await self.store.waitForChanges(upTo: interval) }
+            if let token { group.addTask { await self.store.waitForChanges(since: token, upTo: interval) } }
             group.addTask {
                 await withCheckedContinuation { continuation in
                     let now = self.wakeups.withLock { state in

@@ -50,9 +50,11 @@ public struct Worker: Service {
         logger.info("Worker started", metadata: ["rewind.concurrency": "\(concurrency)"])
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                // Taken before looking for work, so that work arriving meanwhile is not missed.
                 let generation = runtime.wakeGeneration
+                let token = await runtime.store.changeToken()
                 await pollOnce()
-                await runtime.waitForWork(after: generation, upTo: pollInterval)
+                await runtime.waitForWork(after: generation, since: token, upTo: pollInterval)
             }
         } onGracefulShutdown: {
             logger.info("Worker shutting down: releasing runs at their next journaled point")

@@ -71,12 +71,17 @@ public protocol RunStore: Sendable {
     /// runs whose lease expired, and `suspended` runs whose `wakeAt` has come.
     func dueRuns(now: Date, limit: Int) async throws -> [RunRecord]
 
-    /// Returns when the store may hold new work written by another process or connection (a
-    /// run started, a signal sent), or once `timeout` passed, or when the task is cancelled.
+    /// What the store looks like now, for ``waitForChanges(since:upTo:)``: a worker takes it
+    /// before it looks for work, so a change made while it looks is not missed.
+    func changeToken() async -> StoreChangeToken
+
+    /// Returns when the store changed since `token` was taken — new work written by another
+    /// process or connection (a run started, a signal sent) — or once `timeout` passed, or when
+    /// the task is cancelled.
     ///
     /// Workers wait on it between polls, so work written elsewhere is picked up quickly. The
     /// default has no notifications and sleeps for `timeout`.
-    func waitForChanges(upTo timeout: Duration) async
+    func waitForChanges(since token: StoreChangeToken, upTo timeout: Duration) async
 
     /// Keeps how one execution of a run went, for `rewind stats`. The default keeps nothing.
     func recordExecution(_ execution: ExecutionRecord) async throws
@@ -86,7 +91,9 @@ public protocol RunStore: Sendable {
 }
 
 extension RunStore {
-    public func waitForChanges(upTo timeout: Duration) async {
+    public func changeToken() async -> StoreChangeToken { StoreChangeToken() }
+
+    public func waitForChanges(since token: StoreChangeToken, upTo timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }
 
@@ -127,4 +134,13 @@ extension RewindError {
         RewindError(
             .runNotFound, "No run with id \"\(id)\" in this store. List the runs with `rewind runs`.", runID: id)
     }
+}
+
+/// What a store looked like at a moment, as far as its change notifications can tell (opaque).
+public struct StoreChangeToken: Sendable, Hashable {
+    /// The store's own description of its state (for SQLite: its log's size and time).
+    public var fingerprint: [Int]
+
+    /// Creates a token.
+    public init(fingerprint: [Int] = []) { self.fingerprint = fingerprint }
 }

@@ -19,7 +19,7 @@ enum StateChangeCoding {
 
     /// Reads a state change back from its canonical JSON bytes.
     static func decode(_ data: Data) throws -> StateChange {
-        let json = try FastJSONParser.parse(data)
+        let json = try SQLiteRows.storedJSON(data)
         if let snapshot = json["snapshot"] { return .snapshot(snapshot) }
         guard let operations = json["delta"]?.arrayValue else {
             throw RewindError(.corruptPayload, "A recorded state change is neither a snapshot nor a delta: \(json)")

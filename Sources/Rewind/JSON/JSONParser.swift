@@ -1,13 +1,18 @@
 import Foundation
-import Rewind
 
-/// A small, allocation-light JSON parser producing ``JSONValue``, for decoding stored rows quickly.
+/// A small, allocation-light JSON parser producing ``JSONValue``.
 ///
-/// The store writes JSON in canonical form and reads it back for every journal entry that
-/// carries a state change, so parsing must be cheap: this parser walks the UTF-8 bytes once,
+/// Stores read JSON back for every journal entry, and `JSONValue(encoding:)` turns every
+/// recorded value into JSON, so parsing must be cheap: this parser walks the UTF-8 bytes once,
 /// without `JSONDecoder`. Numbers without a fraction or an exponent that fit in an `Int`
-/// become `.int`, others `.double`, as the core's decoder does.
-struct FastJSONParser {
+/// become `.int`, others `.double`.
+struct JSONParser {
+    /// Where and why a document is not valid JSON.
+    struct Failure: Error {
+        var reason: String
+        var offset: Int
+    }
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
 
@@ -16,7 +21,7 @@ struct FastJSONParser {
     /// Parses a complete JSON document.
     static func parse(_ data: Data) throws -> JSONValue {
         try data.withUnsafeBytes { raw in
-            var parser = FastJSONParser(bytes: raw.bindMemory(to: UInt8.self))
+            var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self))
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()
@@ -30,11 +35,8 @@ struct FastJSONParser {
         try parse(Data(text.utf8))
     }
 
-    private func failure(_ what: String) -> RewindError {
-        RewindError(
-            .corruptPayload,
-            "A stored JSON document could not be read (\(what) at byte \(index)). The store file may be damaged; run `rewind verify`."
-        )
+    private func failure(_ what: String) -> Failure {
+        Failure(reason: what, offset: index)
     }
 
     private mutating func skipWhitespace() {

@@ -1,0 +1,89 @@
+import Foundation
+import Rewind
+import RewindAgents
+import RewindSQLite
+
+/// The workload of the peer benchmark (`benchmarks/peers/`), the same as the LangGraph script's.
+///
+/// An agent loop of N iterations on SQLite: each iteration a model call answers with an
+/// assistant message holding one tool call (~200 bytes) and the tool returns ~500 bytes; a last
+/// model call answers. Measured: time per journal entry (step), bytes on disk, the time for a
+/// fresh process to load the latest state (read the journal and fold the state from its last
+/// snapshot), and to list the history (every entry with its payloads).
+enum PeerWorkload {
+    static func agent(iterations: Int) -> Agent {
+        let model = ScriptedModel(name: "peer-model") { _, index in
+            if index >= iterations { return .text("Done after \(index) tool calls.") }
+            let arguments: JSONValue = ["query": .string("item \(index) " + String(repeating: "q", count: 60))]
+            return .toolCalls([ToolCall(id: String(format: "call_%06d", index), name: "lookup", arguments: arguments)])
+        }
+        let lookup = AnyTool(
+            name: "lookup", description: "Looks an item up.",
+            parametersSchema: ["type": "object", "properties": ["query": ["type": "string"]]]
+        ) { arguments in
+            let query = arguments["query"]?.stringValue ?? ""
+            return .string("Result for \(query.prefix(12)): " + String(repeating: "x", count: 460))
+        }
+        return Agent(
+            name: "peer-agent", instructions: "Look things up.", model: model, tools: [lookup],
+            maxIterations: iterations + 2)
+    }
+
+    /// Runs the workload for each size and returns, per size, the figures the comparison reads.
+    static func run(sizes: [Int], directory: URL) async throws -> [String: [String: Double]] {
+        var results: [String: [String: Double]] = [:]
+        for iterations in sizes {
+            let path = directory.appendingPathComponent("peer-\(iterations)-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let id = RunID("peer-\(iterations)")
+            let elapsed: Double
+            do {
+                let store = try SQLiteStore(path: path)
+                let runtime = Runtime(store: store)
+                elapsed = try await seconds {
+                    _ = try await runtime.run(
+                        agent(iterations: iterations).workflow(), input: "Look things up.", id: id)
+                }
+                try store.close()
+            }
+            try checkpoint(storeAt: path)
+            let bytes = storeBytes(at: path)
+
+            var loads: [Double] = []
+            var histories: [Double] = []
+            var entryCount = 0
+            var messageCount = 0
+            for _ in 0..<5 {
+                let store = try SQLiteStore(path: path)
+                loads.append(
+                    try await seconds {
+                        let journal = try await store.journal(of: id)
+                        let state = try latestState(journal)
+                        messageCount = state["messages"]?.arrayValue?.count ?? 0
+                    })
+                histories.append(try await seconds { entryCount = try await store.journal(of: id).count })
+                try store.close()
+            }
+            guard messageCount == 2 + 2 * iterations else {
+                throw BenchmarkFailure(description: "peer workload: \(messageCount) messages in the state")
+            }
+            results[String(iterations)] = [
+                "iterations": Double(iterations), "steps": Double(entryCount),
+                "step_us": elapsed / Double(entryCount) * 1e6, "bytes_on_disk": Double(bytes),
+                "load_latest_state_ms": median(loads) * 1e3, "list_history_ms": median(histories) * 1e3,
+                "history_entries": Double(entryCount),
+            ]
+        }
+        return results
+    }
+
+    /// The state after the last entry: the last snapshot and the deltas after it.
+    static func latestState(_ journal: [JournalEntry]) throws -> JSONValue {
+        guard let last = journal.lastIndex(where: { if case .snapshot = $0.state { true } else { false } }) else {
+            return .null
+        }
+        var state = JSONValue.null
+        for entry in journal[last...] { try entry.state?.apply(to: &state) }
+        return state
+    }
+}
