@@ -90,6 +90,10 @@ extension Agent {
         let ctx: RunContext
         let toolsByName: [String: AnyTool]
         var messages: [ChatMessage]
+        /// `messages` as JSON, encoded once each: for the state, the hash chain and the entry input.
+        var encoded: [JSONValue]
+        /// The hash of everything in a request but its messages (constant during a run).
+        var settingsDigest: String?
         /// How many messages the previous model call had already seen.
         var sentCount = 0
         /// A hash chain over `messages[..<hashedCount]`, so a request's hash costs the same
@@ -112,6 +116,7 @@ extension Agent {
             if !agent.instructions.isEmpty { initial.append(.system(agent.instructions)) }
             initial.append(.user(prompt))
             messages = initial
+            encoded = try initial.map { try JSONValue(encoding: $0) }
             let state = AgentState(messages: initial)
             if ctx.state.isNull || ctx.state["messages"] == nil {
                 try ctx.setState(state)
@@ -164,9 +169,10 @@ extension Agent {
         /// recorded without comparing the conversation).
         private mutating func append(_ new: [ChatMessage]) throws {
             messages.append(contentsOf: new)
-            let encoded = try new.map { try JSONValue(encoding: $0) }
+            let json = try new.map { try JSONValue(encoding: $0) }
+            encoded.append(contentsOf: json)
             try ctx.updateState([
-                .append(JSONPath(components: ["messages"]), encoded),
+                .append(JSONPath(components: ["messages"]), json),
                 .set(JSONPath(components: ["iteration"]), .int(iteration)),
             ])
         }
@@ -174,15 +180,16 @@ extension Agent {
         /// The hash of a request: a chain over its messages, extended by the new ones, combined
         /// with the hash of everything else in the request.
         private mutating func requestHash(_ request: ChatRequest) throws -> String {
-            while hashedCount < messages.count {
-                let message = try JSONValue(encoding: messages[hashedCount]).canonicalData
-                messagesDigest = ContentHash.sha256(Data(messagesDigest.utf8) + message)
+            while hashedCount < encoded.count {
+                messagesDigest = ContentHash.sha256(Data(messagesDigest.utf8) + encoded[hashedCount].canonicalData)
                 hashedCount += 1
             }
-            var settings = request
-            settings.messages = []
-            let rest = try JSONValue(encoding: settings).canonicalData
-            return ContentHash.sha256(Data(messagesDigest.utf8) + rest)
+            if settingsDigest == nil {
+                var settings = request
+                settings.messages = []
+                settingsDigest = ContentHash.sha256(try JSONValue(encoding: settings))
+            }
+            return ContentHash.sha256(Data((messagesDigest + settingsDigest!).utf8))
         }
 
         /// A fork continues from the state at the fork point, which may have been patched.
@@ -193,6 +200,7 @@ extension Agent {
                 let recorded = try? ctx.state["messages"]?.decode(as: [ChatMessage].self), recorded != messages
             else { return }
             messages = recorded
+            encoded = ctx.state["messages"]?.arrayValue ?? []
             sentCount = min(sentCount, recorded.count)
             messagesDigest = ""
             hashedCount = 0
@@ -203,7 +211,7 @@ extension Agent {
             let request = ChatRequest(
                 messages: messages, tools: agent.tools.map(\.definition), toolChoice: agent.toolChoice,
                 temperature: agent.temperature, maxTokens: agent.maxTokensPerCall, model: agent.model.modelName)
-            let newMessages = try JSONValue(encoding: Array(messages[sentCount...]))
+            let newMessages = JSONValue.array(Array(encoded[sentCount...]))
             let input: JSONValue = [
                 "messages": newMessages, "request": .string(try requestHash(request)),
             ]
