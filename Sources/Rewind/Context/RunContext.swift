@@ -66,7 +66,9 @@ public final class RunContext: Sendable {
         /// The approximate encoded size of the deltas recorded since the last snapshot.
         var bytesSinceSnapshot = 0
         var cancelRequested = false
-        var pendingPatch: [StateOperation] = []
+        /// Fork state patches not applied yet, by the position where each applies (the fork
+        /// points of this run and of the forks it descends from), in order.
+        var pendingPatches: [StatePatch] = []
         var prefixInputChanges: [Int] = []
         var liveEntries = 0
         var replayedEntries = 0
@@ -82,7 +84,7 @@ public final class RunContext: Sendable {
 
     init(
         run: RunRecord, journal: [JournalEntry], store: any RunStore, leaseOwner: String?, mode: ExecutionMode,
-        configuration: Runtime.Configuration, logger: Logger, telemetry: Telemetry, statePatch: [StateOperation] = []
+        configuration: Runtime.Configuration, logger: Logger, telemetry: Telemetry, statePatches: [StatePatch] = []
     ) {
         self.telemetry = telemetry
         self.runID = run.id
@@ -96,7 +98,7 @@ public final class RunContext: Sendable {
         logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
         self.logger = logger
         var core = Core(journal: journal)
-        core.pendingPatch = statePatch
+        core.pendingPatches = statePatches.sorted { $0.position < $1.position }
         for entry in journal.reversed() {
             guard let change = entry.state else { continue }
             if case .snapshot(let value) = change {
@@ -113,7 +115,7 @@ public final class RunContext: Sendable {
                 core.consumedSignals.insert(id)
             }
         }
-        if journal.isEmpty { Self.applyPatch(&core) }
+        Self.applyPatches(&core)
         self.core = Mutex(core)
     }
 
@@ -404,10 +406,10 @@ public final class RunContext: Sendable {
                 core.replayDuration = .now - began
                 telemetry.metrics?.replayed(mode: mode == .replay ? "replay" : "resume", duration: .now - began)
                 Self.markStateRecorded(&core)
-                Self.applyPatch(&core)
             } else if core.nextSeq <= core.journal.count {
                 Self.markStateRecorded(&core)
             }
+            Self.applyPatches(&core)
             return reservations
         }
     }
@@ -419,20 +421,25 @@ public final class RunContext: Sendable {
         core.stateDirty = false
     }
 
-    private static func applyPatch(_ core: inout Core) {
-        guard !core.pendingPatch.isEmpty else { return }
-        for operation in core.pendingPatch { try? apply([operation], to: &core) }
-        core.pendingPatch = []
+    /// Applies the fork patches whose position the run has reached (as the original fork did,
+    /// right after the entry before its fork point was served).
+    private static func applyPatches(_ core: inout Core) {
+        while let patch = core.pendingPatches.first, patch.position <= core.nextSeq {
+            core.pendingPatches.removeFirst()
+            for operation in patch.operations { try? apply([operation], to: &core) }
+        }
     }
 
     private func matchProblem(recorded: JournalEntry, request: OperationRequest, core: inout Core) -> (any Error)? {
         let lenient = mode == .fork && recorded.seq < (run.forkSeq ?? 0)
-        if recorded.kind == request.kind, recorded.name == request.name {
-            if recorded.inputHash == request.inputHash { return nil }
-            if lenient {
-                core.prefixInputChanges.append(recorded.seq)
-                return nil
-            }
+        if recorded.kind == request.kind, recorded.name == request.name, recorded.inputHash == request.inputHash {
+            return nil
+        }
+        if lenient, recorded.kind == request.kind {
+            // A fork runs today's code over the shared prefix: a changed prompt, model or tool
+            // arguments there is served the recorded outcome, and listed.
+            core.prefixInputChanges.append(recorded.seq)
+            return nil
         }
         return NonDeterminismError(
             runID: runID, seq: recorded.seq, recorded: recorded.operation, requested: request.operation)

@@ -434,7 +434,7 @@ public final class Runtime: Sendable {
     // MARK: - Execution
 
     @discardableResult
-    private func launch(_ id: RunID, mode: ExecutionMode) -> Task<RunRecord, any Error> {
+    func launch(_ id: RunID, mode: ExecutionMode) -> Task<RunRecord, any Error> {
         registry.withLock { contents in
             if let existing = contents.active[id] { return existing.task }
             let task = Task { [self] in
@@ -478,10 +478,10 @@ public final class Runtime: Sendable {
         logger[metadataKey: "rewind.run_id"] = "\(id)"
         logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
         let journal = try await store.journal(of: id)
-        let patch = try Self.statePatch(of: run)
+        let patches = try await Self.statePatches(of: run, store: store)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: owner, mode: mode, configuration: configuration,
-            logger: logger, telemetry: telemetry, statePatch: patch)
+            logger: logger, telemetry: telemetry, statePatches: patches)
         registry.withLock { $0.active[id]?.context = context }
         logger.debug("Executing run", metadata: ["rewind.journal_length": "\(journal.count)"])
 
@@ -563,9 +563,21 @@ public final class Runtime: Sendable {
         }
     }
 
-    static func statePatch(of run: RunRecord) throws -> [StateOperation] {
-        guard let operations = run.forkChanges?["state"]?.arrayValue else { return [] }
-        return try operations.map(StateOperation.init(json:))
+    /// The state patches a run's execution applies: its own at its fork point, and those of the
+    /// forks it descends from that lie in its shared prefix.
+    static func statePatches(of run: RunRecord, store: any RunStore) async throws -> [StatePatch] {
+        var patches: [StatePatch] = []
+        var current = run
+        var limit = Int.max
+        while let parent = current.parentRunID, let forkSeq = current.forkSeq {
+            let operations = try ForkChanges(current.forkChanges).state
+            if forkSeq <= limit, !operations.isEmpty {
+                patches.append(StatePatch(position: forkSeq, operations: operations))
+            }
+            limit = min(limit, forkSeq)
+            current = try await store.requireRun(parent)
+        }
+        return patches.reversed()
     }
 }
 

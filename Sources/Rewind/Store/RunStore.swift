@@ -83,6 +83,11 @@ public protocol RunStore: Sendable {
     /// default has no notifications and sleeps for `timeout`.
     func waitForChanges(since token: StoreChangeToken, upTo timeout: Duration) async
 
+    /// The state changes of a run's entries `0…seq`, from the last snapshot at or before `seq`
+    /// on (all of them when there is none), oldest first: what rebuilding the state at `seq`
+    /// needs, without the entries' payloads. The default reads the journal.
+    func stateChanges(of id: RunID, through seq: Int) async throws -> [(seq: Int, change: StateChange)]
+
     /// Keeps how one execution of a run went, for `rewind stats`. The default keeps nothing.
     func recordExecution(_ execution: ExecutionRecord) async throws
 
@@ -95,6 +100,22 @@ extension RunStore {
 
     public func waitForChanges(since token: StoreChangeToken, upTo timeout: Duration) async {
         try? await Task.sleep(for: timeout)
+    }
+
+    public func stateChanges(of id: RunID, through seq: Int) async throws -> [(seq: Int, change: StateChange)] {
+        try await journalStateChanges(of: id, through: seq)
+    }
+
+    /// ``stateChanges(of:through:)`` read from the whole journal (a fork's prefix included).
+    public func journalStateChanges(of id: RunID, through seq: Int) async throws -> [(seq: Int, change: StateChange)] {
+        let journal = try await journal(of: id, upTo: seq + 1)
+        var changes: [(seq: Int, change: StateChange)] = []
+        for entry in journal.reversed() {
+            guard let change = entry.state else { continue }
+            changes.append((entry.seq, change))
+            if case .snapshot = change { break }
+        }
+        return changes.reversed()
     }
 
     public func recordExecution(_ execution: ExecutionRecord) async throws {}
@@ -119,6 +140,10 @@ extension RunStore {
         }
         var entries: [JournalEntry] = []
         entries = try await journal(of: parent, upTo: min(forkSeq, end))
+        // Outcomes the fork replaced are served instead of the parent's (the parent is unchanged).
+        for (seq, value) in try ForkChanges(run.forkChanges).replacedOutcomes where seq < entries.count {
+            entries[seq].outcome = .value(Payload(value))
+        }
         let start = run.forkSeq ?? 0
         if end > start {
             let own = try await ownEntries(of: id, in: start..<end)
