@@ -35,7 +35,7 @@ public struct RewindCommand: AsyncParsableCommand {
         subcommands: [
             RunsCommand.self, ShowCommand.self, ResumeCommand.self, DemoCommand.self, StartCommand.self,
             PendingCommand.self, SignalCommand.self, ApproveCommand.self, RejectCommand.self, WorkerCommand.self,
-            StatsCommand.self,
+            StatsCommand.self, HistoryCommand.self, InspectCommand.self, ForkCommand.self, DiffCommand.self,
         ]
     )
 

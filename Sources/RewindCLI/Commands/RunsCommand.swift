@@ -27,6 +27,9 @@ struct RunsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the runs as a JSON array.")
     var json = false
 
+    @Flag(name: .long, help: "List forks and continuations under the run they came from.")
+    var tree = false
+
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be at least 1.") }
     }
@@ -50,14 +53,43 @@ struct RunsCommand: AsyncParsableCommand {
                 ("ID", .left), ("WORKFLOW", .left), ("STATUS", .left), ("STEPS", .right), ("STARTED", .left),
                 ("DURATION", .right),
             ])
-            for run in runs {
+            let ordered = tree ? Self.tree(runs) : runs.map { ($0, 0) }
+            for (run, depth) in ordered {
+                var id = run.id.rawValue
+                if depth > 0 {
+                    id = String(repeating: "  ", count: depth - 1) + "└─ " + id + " @\(run.forkSeq ?? 0)"
+                }
                 table.append([
-                    run.id.rawValue, run.workflow, run.status.rawValue, "\(run.journalLength)",
+                    id, run.workflow, run.status.rawValue, "\(run.journalLength)",
                     Format.date(run.createdAt), Format.duration(run.elapsed),
                 ])
             }
             for line in table.lines { Console.out(line) }
         }
+    }
+}
+
+extension RunsCommand {
+    /// Runs in depth-first order with their depth: each fork right under the run it came from
+    /// (forks whose parent is not in the list are roots).
+    static func tree(_ runs: [RunRecord]) -> [(RunRecord, Int)] {
+        let ids = Set(runs.map(\.id))
+        var children: [RunID: [RunRecord]] = [:]
+        var roots: [RunRecord] = []
+        for run in runs {
+            if let parent = run.parentRunID, ids.contains(parent) {
+                children[parent, default: []].append(run)
+            } else {
+                roots.append(run)
+            }
+        }
+        var ordered: [(RunRecord, Int)] = []
+        func visit(_ run: RunRecord, _ depth: Int) {
+            ordered.append((run, depth))
+            for child in (children[run.id] ?? []).sorted(by: { $0.id < $1.id }) { visit(child, depth + 1) }
+        }
+        for root in roots { visit(root, 0) }
+        return ordered
     }
 }
 
