@@ -75,8 +75,9 @@ extension SQLiteStore {
                         SELECT seq, state FROM entries
                         WHERE run_id = ?1 AND seq <= ?2 AND state IS NOT NULL
                           AND seq >= COALESCE((
-                              SELECT MAX(seq) FROM entries
+                              SELECT seq FROM entries
                               WHERE run_id = ?1 AND seq <= ?2 AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
+                              ORDER BY seq DESC LIMIT 1
                           ), 0)
                         ORDER BY seq
                         """),

@@ -27,6 +27,7 @@ extension Benchmark {
         .agentBytesPerIteration(100, target: nil),
         .agentBytesPerIteration(1_000, target: .notAbove(factor: 1.25, of: "agent_bytes_per_iteration_100")),
         .tracingOffOverhead,
+        .stateAtSeq10k,
         .signalToContinue(otherProcess: false),
         .signalToContinue(otherProcess: true),
     ]

@@ -76,18 +76,15 @@ extension JSONValue {
             return
         }
         try Self.modify(at: path.components.dropLast(), in: &self, fullPath: path) { parent in
-            switch parent {
-            case .object(var members):
-                parent = .null  // keep `members` uniquely referenced while it changes
+            if var members = Self.takeObject(&parent) {
                 let removed = members.removeValue(forKey: last)
                 parent = .object(members)
                 guard removed != nil else { throw Self.missing(path) }
-            case .array(var elements):
+            } else if var elements = Self.takeArray(&parent) {
+                defer { parent = .array(elements) }
                 guard let index = Int(last), elements.indices.contains(index) else { throw Self.missing(path) }
-                parent = .null
                 elements.remove(at: index)
-                parent = .array(elements)
-            default:
+            } else {
                 throw Self.missing(path)
             }
         }
@@ -100,12 +97,11 @@ extension JSONValue {
     public mutating func append(contentsOf values: [JSONValue], at path: JSONPath) throws {
         if self[path: path] == nil { try set(.array([]), at: path) }
         try Self.modify(at: path.components[...], in: &self, fullPath: path) { target in
-            guard case .array(var elements) = target else {
+            guard var elements = Self.takeArray(&target) else {
                 throw RewindError(
                     .invalidArgument, "Cannot append to \(path): the value there is a \(target.typeName), not an array."
                 )
             }
-            target = .null
             elements.append(contentsOf: values)
             target = .array(elements)
         }
@@ -115,30 +111,42 @@ extension JSONValue {
         RewindError(.invalidArgument, "The state has no value at \(path).")
     }
 
+    /// Moves an object's members out of `value` (leaving `.null`), so they are uniquely
+    /// referenced and change in place; `nil` (and `value` untouched) when it is not an object.
+    ///
+    /// The pattern match happens in its own statement: a `switch` would keep a copy of the
+    /// value alive for the whole case body and every edit would copy the collection.
+    private static func takeObject(_ value: inout JSONValue) -> [String: JSONValue]? {
+        guard case .object(let members) = value else { return nil }
+        value = .null
+        return members
+    }
+
+    /// Moves an array's elements out of `value` (leaving `.null`), as ``takeObject(_:)``.
+    private static func takeArray(_ value: inout JSONValue) -> [JSONValue]? {
+        guard case .array(let elements) = value else { return nil }
+        value = .null
+        return elements
+    }
+
     /// Runs `body` on the existing value at `components`, in place (each container on the way is
-    /// detached from `target` while it changes, so nothing is copied).
+    /// moved out of its parent while it changes, so nothing is copied).
     private static func modify(
         at components: ArraySlice<String>, in target: inout JSONValue, fullPath: JSONPath,
         _ body: (inout JSONValue) throws -> Void
     ) throws {
         guard let first = components.first else { return try body(&target) }
         let rest = components.dropFirst()
-        switch target {
-        case .object(var members):
-            guard var child = members[first] else { throw missing(fullPath) }
-            target = .null
-            members[first] = nil
-            defer {
-                members[first] = child
-                target = .object(members)
-            }
+        if var members = takeObject(&target) {
+            defer { target = .object(members) }
+            guard var child = members.removeValue(forKey: first) else { throw missing(fullPath) }
+            defer { members[first] = child }
             try modify(at: rest, in: &child, fullPath: fullPath, body)
-        case .array(var elements):
-            guard let index = Int(first), elements.indices.contains(index) else { throw missing(fullPath) }
-            target = .null
+        } else if var elements = takeArray(&target) {
             defer { target = .array(elements) }
+            guard let index = Int(first), elements.indices.contains(index) else { throw missing(fullPath) }
             try modify(at: rest, in: &elements[index], fullPath: fullPath, body)
-        default:
+        } else {
             throw missing(fullPath)
         }
     }
@@ -151,28 +159,20 @@ extension JSONValue {
             return
         }
         let rest = components.dropFirst()
-        switch target {
-        case .null:
-            target = .object([:])
-            try set(value, at: components, in: &target, fullPath: fullPath)
-        case .object(var members):
-            var child = members[first] ?? .null
-            target = .null  // keep `members` and `child` uniquely referenced while they change
-            members[first] = nil
-            defer {
-                members[first] = child
-                target = .object(members)
-            }
+        if target.isNull { target = .object([:]) }
+        if var members = takeObject(&target) {
+            defer { target = .object(members) }
+            var child = members.removeValue(forKey: first) ?? .null
+            defer { members[first] = child }
             try set(value, at: rest, in: &child, fullPath: fullPath)
-        case .array(var elements):
+        } else if var elements = takeArray(&target) {
+            defer { target = .array(elements) }
             let index = first == "-" ? elements.count : Int(first) ?? -1
             guard index >= 0, index <= elements.count else {
                 throw RewindError(
                     .invalidArgument,
                     "Cannot set \(fullPath): \"\(first)\" is not an index of an array of \(elements.count) elements.")
             }
-            target = .null
-            defer { target = .array(elements) }
             if index == elements.count {
                 var child = JSONValue.null
                 try set(value, at: rest, in: &child, fullPath: fullPath)
@@ -180,7 +180,7 @@ extension JSONValue {
             } else {
                 try set(value, at: rest, in: &elements[index], fullPath: fullPath)
             }
-        default:
+        } else {
             throw RewindError(
                 .invalidArgument, "Cannot set \(fullPath): the value at \"\(first)\"'s parent is a \(target.typeName).")
         }

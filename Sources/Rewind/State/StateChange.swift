@@ -63,10 +63,13 @@ public enum StateOperation: Sendable, Hashable {
         case .set(let path, let value): try document.set(value, at: path)
         case .remove(let path): try document.remove(at: path)
         case .append(let path, let values):
-            if let existing = document[path: path], existing.arrayValue == nil {
-                throw RewindError(.corruptPayload, "A recorded state delta appends to \(path), which is not an array.")
+            do {
+                try document.append(contentsOf: values, at: path)
+            } catch let error as RewindError where error.code == .invalidArgument {
+                throw RewindError(
+                    .corruptPayload, "A recorded state delta appends to \(path), which is not an array.",
+                    underlying: error)
             }
-            try document.append(contentsOf: values, at: path)
         }
     }
 
