@@ -9,7 +9,7 @@ import RewindSQLite
 /// result, and the last turn answers. Everything the journal does is measured; the model and
 /// the tool themselves take no time.
 func benchmarkAgent(iterations: Int) -> Agent {
-    let model = ScriptedModel(name: "bench-model") { _, index in
+    let model = ScriptedModel(name: "bench-model", keepsRequests: false) { _, index in
         if index >= iterations - 1 { return .text("Done after \(index + 1) turns.") }
         return .toolCalls([
             ToolCall(id: "call-\(index)", name: "lookup", arguments: "{\"query\":\"item \(index)\"}")

@@ -8,11 +8,11 @@ import RewindSQLite
 /// An agent loop of N iterations on SQLite: each iteration a model call answers with an
 /// assistant message holding one tool call (~200 bytes) and the tool returns ~500 bytes; a last
 /// model call answers. Measured: time per journal entry (step), bytes on disk, the time for a
-/// fresh process to load the latest state (read the journal and fold the state from its last
-/// snapshot), and to list the history (every entry with its payloads).
+/// fresh process to load the latest state (`RunStore.state(of:at:)`: the last snapshot and the
+/// deltas after it), and to list the history (every entry with its payloads).
 enum PeerWorkload {
     static func agent(iterations: Int) -> Agent {
-        let model = ScriptedModel(name: "peer-model") { _, index in
+        let model = ScriptedModel(name: "peer-model", keepsRequests: false) { _, index in
             if index >= iterations { return .text("Done after \(index) tool calls.") }
             let arguments: JSONValue = ["query": .string("item \(index) " + String(repeating: "q", count: 60))]
             return .toolCalls([ToolCall(id: String(format: "call_%06d", index), name: "lookup", arguments: arguments)])
@@ -32,7 +32,16 @@ enum PeerWorkload {
     /// Runs the workload for each size and returns, per size, the figures the comparison reads.
     static func run(sizes: [Int], directory: URL) async throws -> [String: [String: Double]] {
         var results: [String: [String: Double]] = [:]
+        // Warm up (first use of statements, encoders, type metadata), as the LangGraph side does.
+        _ = try await measure(iterations: 2, directory: directory)
         for iterations in sizes {
+            results[String(iterations)] = try await measure(iterations: iterations, directory: directory)
+        }
+        return results
+    }
+
+    static func measure(iterations: Int, directory: URL) async throws -> [String: Double] {
+        do {
             let path = directory.appendingPathComponent("peer-\(iterations)-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
             let id = RunID("peer-\(iterations)")
@@ -53,37 +62,27 @@ enum PeerWorkload {
             var histories: [Double] = []
             var entryCount = 0
             var messageCount = 0
+            // Like the LangGraph side: the file opened again once, then five measurements each.
+            let store = try SQLiteStore(path: path)
+            defer { try? store.close() }
             for _ in 0..<5 {
-                let store = try SQLiteStore(path: path)
                 loads.append(
                     try await seconds {
-                        let journal = try await store.journal(of: id)
-                        let state = try latestState(journal)
+                        let run = try await store.requireRun(id)
+                        let state = try await store.state(of: id, at: run.journalLength - 1)
                         messageCount = state["messages"]?.arrayValue?.count ?? 0
                     })
                 histories.append(try await seconds { entryCount = try await store.journal(of: id).count })
-                try store.close()
             }
             guard messageCount == 2 + 2 * iterations else {
                 throw BenchmarkFailure(description: "peer workload: \(messageCount) messages in the state")
             }
-            results[String(iterations)] = [
+            return [
                 "iterations": Double(iterations), "steps": Double(entryCount),
                 "step_us": elapsed / Double(entryCount) * 1e6, "bytes_on_disk": Double(bytes),
                 "load_latest_state_ms": median(loads) * 1e3, "list_history_ms": median(histories) * 1e3,
                 "history_entries": Double(entryCount),
             ]
         }
-        return results
-    }
-
-    /// The state after the last entry: the last snapshot and the deltas after it.
-    static func latestState(_ journal: [JournalEntry]) throws -> JSONValue {
-        guard let last = journal.lastIndex(where: { if case .snapshot = $0.state { true } else { false } }) else {
-            return .null
-        }
-        var state = JSONValue.null
-        for entry in journal[last...] { try entry.state?.apply(to: &state) }
-        return state
     }
 }

@@ -73,7 +73,7 @@ def file_bytes(path: str) -> int:
 
 
 def measure(n: int, directory: str) -> dict:
-    path = os.path.join(directory, f"langgraph-{n}.sqlite")
+    path = os.path.join(directory, f"langgraph-{n}-{time.time_ns()}.sqlite")
     connection = sqlite3.connect(path, check_same_thread=False)
     saver = SqliteSaver(connection)
     app = build(saver)
@@ -114,6 +114,7 @@ def measure(n: int, directory: str) -> dict:
 def main() -> None:
     sizes = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "10,100,1000").split(",")]
     with tempfile.TemporaryDirectory() as directory:
+        measure(2, directory)  # warm-up, as the Rewind side does
         results = {str(n): measure(n, directory) for n in sizes}
     import langgraph  # noqa: F401  (for the version)
     from importlib.metadata import version

@@ -51,6 +51,8 @@ public final class ScriptedModel: ChatModel {
     public let delay: Duration
     private let script: @Sendable (ChatRequest, Int) throws -> Step
     private let calls = Mutex<[ChatRequest]>([])
+    private let callCount = Mutex(0)
+    private let keepsRequests: Bool
 
     /// A model that plays `responses` in order and fails when asked for more.
     public convenience init(name: String = "scripted", responses: [Step], delay: Duration = .zero) {
@@ -66,23 +68,29 @@ public final class ScriptedModel: ChatModel {
     }
 
     /// A model whose answer is a function of the request and of the call's index (from 0).
+    ///
+    /// - Parameter keepsRequests: whether ``requests`` keeps every request (for tests). A kept
+    ///   request shares the agent's conversation, so the next message appended copies it;
+    ///   benchmarks pass `false`.
     public init(
-        name: String = "scripted", delay: Duration = .zero,
+        name: String = "scripted", delay: Duration = .zero, keepsRequests: Bool = true,
         respond: @escaping @Sendable (ChatRequest, Int) throws -> Step
     ) {
         modelName = name
         self.delay = delay
+        self.keepsRequests = keepsRequests
         script = respond
     }
 
-    /// The requests received, in order.
+    /// The requests received, in order (empty when the model keeps no requests).
     public var requests: [ChatRequest] { calls.withLock { $0 } }
 
     public func respond(to request: ChatRequest) async throws -> ChatResponse {
-        let index = calls.withLock { calls in
-            calls.append(request)
-            return calls.count - 1
+        let index = callCount.withLock { count in
+            defer { count += 1 }
+            return count
         }
+        if keepsRequests { calls.withLock { $0.append(request) } }
         if delay > .zero { try await Task.sleep(for: delay) }
         let step = try script(request, index)
         let model = request.model ?? modelName

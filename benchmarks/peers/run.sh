@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The peer benchmark: the same agent-loop workload on Rewind (SQLite) and on LangGraph with its
+# SQLite checkpointer, in one run, then a table of the figures and their ratios.
+#
+#   benchmarks/peers/run.sh [SIZES]     # SIZES defaults to 10,100,1000
+#
+# It creates a Python virtual environment under .build/peers-venv and installs LangGraph and
+# langgraph-checkpoint-sqlite from PyPI into it (once), and builds rewind-bench in release mode.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+sizes="${1:-10,100,1000}"
+venv=.build/peers-venv
+if [ ! -x "$venv/bin/python" ]; then
+    echo "== creating $venv and installing LangGraph from PyPI" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet langgraph langgraph-checkpoint-sqlite
+fi
+out=$(mktemp -d)
+echo "== building rewind-bench (release)" >&2
+swift build -c release --product rewind-bench >&2
+echo "== Rewind: agent loop, N = $sizes" >&2
+.build/release/rewind-bench --peer-workload "$sizes" > "$out/rewind.json"
+echo "== LangGraph: agent loop, N = $sizes" >&2
+"$venv/bin/python" benchmarks/peers/langgraph_agent_loop.py "$sizes" > "$out/langgraph.json"
+python3 benchmarks/peers/compare.py "$out/rewind.json" "$out/langgraph.json" "${PEERS_FORMAT:---text}"
+echo "(raw results: $out)" >&2
