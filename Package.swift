@@ -106,7 +106,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "StuckSearchAgent",
-            dependencies: ["Rewind", "RewindAgents", "RewindSQLite"],
+            dependencies: ["Rewind", "RewindAgents", "RewindSQLite", "RewindCLI"],
             path: "Examples/StuckSearchAgent",
             exclude: ["README.md"]
         ),

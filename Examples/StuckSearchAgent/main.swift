@@ -1,14 +1,17 @@
 import Foundation
 import Rewind
 import RewindAgents
+import RewindCLI
 import RewindSQLite
 
 // An agent that gets stuck: its search tool never finds anything, and the model keeps
-// rephrasing the query. `maxIterations` stops it with a typed error, and the journal shows
-// exactly what happened, call by call. Raising the limit and resuming continues the same
-// run without repeating a single model call.
+// rephrasing the query until `maxIterations` stops it with a typed error. The journal shows
+// exactly what happened, call by call; a fork at the first empty result with a replaced tool
+// result shows what the agent would have done with an answer; `diff` compares the two runs.
 //
-//     swift run StuckSearchAgent
+//     swift run StuckSearchAgent                      # records the incident (run "incident")
+//     swift run StuckSearchAgent history incident     # every `rewind` command, with this
+//     swift run StuckSearchAgent fork incident --at … # workflow registered (see README.md)
 
 struct SearchDocs: Tool {
     struct Arguments: Decodable { var query: String }
@@ -30,17 +33,25 @@ if environment["OPENAI_API_KEY"] != nil || environment["OPENAI_BASE_URL"] != nil
 } else if environment["ANTHROPIC_API_KEY"] != nil {
     model = AnthropicChatModel(model: environment["ANTHROPIC_MODEL"] ?? "claude-sonnet-4-5")
 } else {
-    // A model that rephrases its query after every empty result, and gives up after six tries.
+    // A model that answers from the last search result when there is one, and otherwise
+    // rephrases its query, giving up after six tries.
     let queries = [
         "refund policy", "refunds", "money back guarantee", "return an order", "cancel purchase", "reimbursement",
     ]
     model = ScriptedModel(delay: .milliseconds(200)) { request, _ in
-        let tries = request.messages.filter { $0.role == .tool }.count
-        guard tries < queries.count else {
+        let results = request.messages.filter { $0.role == .tool }
+        if let last = results.last?.content, let found = try? JSONValue(parsing: last)["results"]?.arrayValue,
+            let first = found.first?.stringValue
+        {
+            return .text("From the documentation: \(first)")
+        }
+        guard results.count < queries.count else {
             return .text("I could not find anything about refunds in the documentation.")
         }
         return .toolCalls([
-            ToolCall(id: "search-\(tries)", name: "search_docs", arguments: ["query": .string(queries[tries])])
+            ToolCall(
+                id: "search-\(results.count)", name: "search_docs",
+                arguments: ["query": .string(queries[results.count])])
         ])
     }
 }
@@ -51,29 +62,37 @@ func agent(maxIterations: Int) -> Agent {
         tools: [AnyTool(SearchDocs())], maxIterations: maxIterations)
 }
 
-try FileManager.default.createDirectory(atPath: ".rewind", withIntermediateDirectories: true)
-let store = try SQLiteStore(path: ".rewind/examples.sqlite")
-let runtime = Runtime(store: store)
-let id = RunID("stuck-search-\(Int(Date().timeIntervalSince1970))")
-
-print("1. Running with maxIterations = 3 …")
-_ = try await runtime.start(agent(maxIterations: 3).workflow(), input: "What is our refund policy?", id: id)
-await runtime.waitForActiveRuns()
-let failed = try await store.requireRun(id)
-print("   Run \(id) \(failed.status): \(failed.error?.message ?? "")\n")
-
-print("2. The journal shows the loop:")
-for entry in try await store.journal(of: id) {
-    let input = entry.kind == .tool ? "(\(entry.input?.description ?? ""))" : ""
-    print("   #\(entry.seq) \(entry.kind) \(entry.name)\(input) → \(entry.outcomeSummary(maxLength: 70))")
+let storePath = ".rewind/examples.sqlite"
+if CommandLine.arguments.count > 1 {
+    // Every `rewind` command, on the example's store, with the agent registered.
+    if environment["REWIND_STORE"] == nil { setenv("REWIND_STORE", storePath, 1) }
+    await RewindCommand.main { runtime in runtime.register(agent(maxIterations: 3).workflow()) }
+    exit(0)
 }
 
-print("\n3. Resuming the same run with maxIterations = 10 …")
-let meter = UsageMeter()
-var patient = agent(maxIterations: 10)
-patient.meter = meter
-runtime.register(patient.workflow())
-let record = try await runtime.resume(id)
-let result = try record.output.map { try $0.decode(as: AgentResult.self) }
-print("   \(record.status): \(result?.text ?? record.error?.message ?? "")")
-print("   Model calls replayed: \(meter.totals.replayedModelCalls), made now: \(meter.totals.liveModelCalls).")
+try FileManager.default.createDirectory(atPath: ".rewind", withIntermediateDirectories: true)
+let store = try SQLiteStore(path: storePath)
+let runtime = Runtime(store: store)
+let id: RunID = "incident"
+
+print("Running the agent with maxIterations = 3 (run \"\(id)\") …")
+_ = try await runtime.start(agent(maxIterations: 3).workflow(), input: "What is our refund policy?", id: id)
+await runtime.waitForActiveRuns()
+let record = try await store.requireRun(id)
+print("Run \(id) \(record.status): \(record.error?.message ?? Format.json(record.output ?? .null))\n")
+
+print("The journal shows the loop:")
+for entry in try await store.journal(of: id) {
+    let input = entry.kind == .tool ? "(\(entry.input?.description ?? ""))" : ""
+    print("  #\(entry.seq) \(entry.kind) \(entry.name)\(input) → \(entry.outcomeSummary(maxLength: 70))")
+}
+print(
+    """
+
+    Next (see Examples/StuckSearchAgent/README.md):
+      swift run StuckSearchAgent history incident
+      swift run StuckSearchAgent inspect incident --at 1
+      swift run StuckSearchAgent fork incident --at 2 --id fixed --start \\
+        --replace '1={"content":"{\\"results\\":[\\"Refunds are accepted within 30 days.\\"]}","isError":false}'
+      swift run StuckSearchAgent diff incident fixed
+    """)

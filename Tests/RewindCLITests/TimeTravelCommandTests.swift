@@ -63,6 +63,11 @@ struct TimeTravelCommandTests {
         #expect(show.stdout.contains("base, forked at seq 3"))
         let forkHistory = try await run(["history", "snowy"])
         #expect(forkHistory.stdout.contains("[parent] [replaced]"))
+
+        let replay = try await run(["replay", "snowy"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("all 8 entries match today's code; nothing was executed"))
+        #expect(replay.stdout.contains("Paris: -2 °C, snow."))
     }
 
     @Test func badForksAndPositionsFailClearlyAndWriteNothing() async throws {
@@ -81,6 +86,7 @@ struct TimeTravelCommandTests {
             (["fork", "missing", "--at", "0"], 3, "No run with id"),
             (["inspect", "base", "--at", "8"], 64, "its entries are 0…7"),
             (["diff", "base", "missing"], 3, "No run with id"),
+            (["replay", "missing"], 3, "No run with id"),
         ]
         for (arguments, status, message) in cases {
             let result = try await run(arguments)

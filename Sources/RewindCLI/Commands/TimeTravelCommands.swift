@@ -405,3 +405,87 @@ struct ComparisonJSON: Encodable {
         right = side(comparison.right)
     }
 }
+
+/// `rewind replay RUN`: a strict replay against today's code: every outcome served, nothing executed.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract:
+            "Replay a run strictly against today's code: serve every recorded outcome, execute nothing, write nothing.",
+        discussion: """
+            The two ways to use a journal: *replay* (this command: nothing runs, and it fails with the first \
+            difference when the code asks for something else or for more than was recorded) and *resume/fork* \
+            (`rewind resume`, `rewind fork`: serve the recorded prefix, then run live).
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The run to replay (see `rewind runs`).", valueName: "run"))
+    var runID: String
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    struct ReplayJSON: Encodable {
+        var run: String
+        var matches: Bool
+        var entries: Int
+        var output: JSONValue?
+        var error: String?
+        var seq: Int?
+    }
+
+    func run() async throws {
+        var failed = false
+        try await withErrorReporting(verbose: options.verbose) {
+            let store = try options.location.openExisting()
+            let id = RunID(runID)
+            let record = try await store.requireRun(id)
+            let runtime = options.makeRuntime(store: store, printer: nil)
+            do {
+                let output = try await runtime.replay(id)
+                if json {
+                    Console.out(
+                        try jsonText(
+                            ReplayJSON(
+                                run: id.rawValue, matches: true, entries: record.journalLength, output: output,
+                                error: nil,
+                                seq: nil)))
+                } else {
+                    Console.out(
+                        "Replayed run \(id): all \(record.journalLength) entries match today's code; nothing was executed."
+                    )
+                    Console.out("Output: \(Format.json(output, maxLength: 500))")
+                }
+            } catch let error
+                where !(error is NonDeterminismError) && record.status == .failed
+                && record.error?.message == RewindCLI.message(for: error)
+            {
+                // A recorded failure reproduced by today's code is a match.
+                if json {
+                    Console.out(
+                        try jsonText(
+                            ReplayJSON(
+                                run: id.rawValue, matches: true, entries: record.journalLength, output: nil,
+                                error: RewindCLI.message(for: error), seq: nil)))
+                } else {
+                    Console.out(
+                        "Replayed run \(id): all \(record.journalLength) entries match today's code, which fails as recorded: \(RewindCLI.message(for: error))"
+                    )
+                }
+            } catch let error as NonDeterminismError {
+                failed = true
+                if json {
+                    Console.out(
+                        try jsonText(
+                            ReplayJSON(
+                                run: id.rawValue, matches: false, entries: record.journalLength, output: nil,
+                                error: error.description, seq: error.seq)))
+                } else {
+                    Console.error("error: \(error.description)")
+                }
+            }
+        }
+        if failed { throw ExitCode(ExitStatus.codeMismatch) }
+    }
+}
