@@ -207,3 +207,47 @@ struct AgentTelemetryTests {
         #expect(metrics.counterTotal(label: "rewind_divergences_total") == 1)
     }
 }
+
+/// What-if: an agent re-run from the end of an iteration with another model and prompt.
+@Suite("Agent what-if forks")
+struct AgentWhatIfTests {
+    static func agent(model: String, instructions: String, answer: String) -> Agent {
+        let scripted = ScriptedModel(name: model) { request, _ in
+            let tools = request.messages.filter { $0.role == .tool }.count
+            if tools < 2 {
+                return .toolCalls([ToolCall(id: "c\(tools)", name: "lookup", arguments: ["n": .int(tools)])])
+            }
+            return .text(answer)
+        }
+        let lookup = AnyTool(name: "lookup", description: "Looks up.", parametersSchema: ["type": "object"]) {
+            arguments in .string("result \(arguments["n"]?.intValue ?? -1)")
+        }
+        return Agent(name: "what-if", instructions: instructions, model: scripted, tools: [lookup], maxIterations: 5)
+    }
+
+    @Test func aForkAtTheEndOfAnIterationRunsOnWithANewModelAndPrompt() async throws {
+        let store = InMemoryStore()
+        let original = Runtime(store: store)
+        let first = try await original.run(
+            Self.agent(model: "model-a", instructions: "Be brief.", answer: "A says done").workflow(), input: "go",
+            id: "original")
+        #expect(first.text == "A says done")
+        #expect(
+            try await store.journal(of: "original").map(\.name) == [
+                "model-a", "lookup", "model-a", "lookup", "model-a",
+            ])
+
+        // Today's configuration: another model and other instructions.
+        let today = Runtime(store: store)
+        today.register(Self.agent(model: "model-b", instructions: "Be thorough.", answer: "B says done").workflow())
+        _ = try await today.fork("original", at: 2, id: "what-if", start: true)
+        let result = try await today.result(of: "what-if", as: AgentResult.self)
+        #expect(result.text == "B says done")
+        let journal = try await store.journal(of: "what-if")
+        #expect(journal.map(\.name) == ["model-a", "lookup", "model-b", "lookup", "model-b"])
+        #expect(try await store.ownEntries(of: "what-if", in: 0..<Int.max).map(\.seq) == [2, 3, 4])
+        let comparison = try await store.compare("original", "what-if")
+        #expect(comparison.divergence?.seq == 2)
+        #expect(comparison.divergence?.kind == .operation)
+    }
+}
