@@ -36,7 +36,7 @@ public struct RewindCommand: AsyncParsableCommand {
             RunsCommand.self, ShowCommand.self, ResumeCommand.self, DemoCommand.self, StartCommand.self,
             PendingCommand.self, SignalCommand.self, ApproveCommand.self, RejectCommand.self, WorkerCommand.self,
             StatsCommand.self, HistoryCommand.self, InspectCommand.self, ForkCommand.self, DiffCommand.self,
-            ReplayCommand.self,
+            ReplayCommand.self, ExportCommand.self, ImportCommand.self, TestCommand.self,
         ]
     )
 

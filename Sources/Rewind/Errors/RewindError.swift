@@ -19,7 +19,7 @@ public struct RewindError: Error, Sendable, CustomStringConvertible {
             case invalidJSON, corruptPayload, runNotFound, runExists, workflowNotRegistered, workflowMismatch
             case payloadDecoding, conflict, leaseLost, runLocked, storeCorrupt, storeLocked, notARewindStore
             case newerSchema, invalidArgument, runNotFinished, runFailed, runCancelled, storeFailure, replayExhausted,
-                inDoubt
+                inDoubt, invalidTrace
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -66,6 +66,9 @@ public struct RewindError: Error, Sendable, CustomStringConvertible {
         public static let replayExhausted = Code(.replayExhausted)
         /// A side effect started and its end was not recorded; its policy says to stop and ask.
         public static let inDoubt = Code(.inDoubt)
+        /// A trace file that cannot be used: not a trace, truncated, edited by hand, of a newer
+        /// format, or of another workflow.
+        public static let invalidTrace = Code(.invalidTrace)
 
         public var description: String { base.rawValue }
     }

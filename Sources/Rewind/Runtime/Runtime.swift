@@ -104,6 +104,11 @@ public final class Runtime: Sendable {
     /// The names of the registered workflows.
     public var workflowNames: [String] { registry.withLock { $0.workflows.keys.sorted() } }
 
+    /// The workflow registered under a name, if any.
+    public func workflow(registeredAs name: String) -> AnyWorkflow? {
+        registry.withLock { $0.workflows[name] }
+    }
+
     func workflow(named name: String) throws -> AnyWorkflow {
         guard let workflow = registry.withLock({ $0.workflows[name] }) else {
             let known = workflowNames
@@ -421,7 +426,7 @@ public final class Runtime: Sendable {
         let workflow = try workflow(named: run.workflow)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: nil, mode: .replay, configuration: configuration,
-            logger: logger, telemetry: telemetry)
+            logger: logger, telemetry: telemetry, statePatches: try await Self.statePatches(of: run, store: store))
         let output = try await workflow.execute(context, run.input)
         let served = context.nextSeq
         if served < journal.count {
@@ -569,15 +574,18 @@ public final class Runtime: Sendable {
         var patches: [StatePatch] = []
         var current = run
         var limit = Int.max
-        while let parent = current.parentRunID, let forkSeq = current.forkSeq {
-            let operations = try ForkChanges(current.forkChanges).state
-            if forkSeq <= limit, !operations.isEmpty {
-                patches.append(StatePatch(position: forkSeq, operations: operations))
+        while true {
+            let changes = try ForkChanges(current.forkChanges)
+            patches += changes.inheritedPatches.filter { $0.position <= limit }.reversed()
+            guard let parent = current.parentRunID, let forkSeq = current.forkSeq else { break }
+            if forkSeq <= limit, !changes.state.isEmpty {
+                patches.append(StatePatch(position: forkSeq, operations: changes.state))
             }
             limit = min(limit, forkSeq)
             current = try await store.requireRun(parent)
         }
-        return patches.reversed()
+        // Ancestors first; a stable sort keeps that order for patches at the same position.
+        return Array(patches.reversed()).sorted { $0.position < $1.position }
     }
 }
 

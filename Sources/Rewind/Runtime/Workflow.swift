@@ -29,7 +29,8 @@ public struct Workflow<Input: Codable & Sendable, Output: Codable & Sendable>: S
         self.body = body
     }
 
-    var erased: AnyWorkflow {
+    /// The workflow with JSON input and output, as the runtime keeps it.
+    public var erased: AnyWorkflow {
         AnyWorkflow(name: name, version: version) { context, input in
             let decoded: Input
             do {

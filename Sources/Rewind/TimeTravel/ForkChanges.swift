@@ -7,6 +7,9 @@ public struct ForkChanges: Sendable, Hashable {
     public var state: [StateOperation]
     /// Outcomes of shared entries served instead of the recorded ones, by position.
     public var replacedOutcomes: [Int: JSONValue]
+    /// State patches of the forks an imported run descended from (a trace of a fork carries
+    /// them, since the imported run has no parent).
+    var inheritedPatches: [StatePatch] = []
 
     /// Creates changes.
     public init(state: [StateOperation] = [], replacedOutcomes: [Int: JSONValue] = [:]) {
@@ -32,12 +35,14 @@ public struct ForkChanges: Sendable, Hashable {
             }
         }
         self.init(state: operations, replacedOutcomes: replaced)
+        inheritedPatches = try StatePatch.list(json["patches"])
     }
 
     /// The form kept in a run record, or `nil` when nothing changes.
     public var json: JSONValue? {
-        if state.isEmpty, replacedOutcomes.isEmpty { return nil }
+        if state.isEmpty, replacedOutcomes.isEmpty, inheritedPatches.isEmpty { return nil }
         var members: [String: JSONValue] = [:]
+        if !inheritedPatches.isEmpty { members["patches"] = StatePatch.json(inheritedPatches) }
         if !state.isEmpty { members["state"] = .array(state.map(\.json)) }
         if !replacedOutcomes.isEmpty {
             members["replace"] = .object(
@@ -52,4 +57,17 @@ struct StatePatch: Sendable, Hashable {
     /// The position: the edits apply once the entries before it have been served.
     var position: Int
     var operations: [StateOperation]
+
+    static func json(_ patches: [StatePatch]) -> JSONValue {
+        .array(patches.map { ["position": .int($0.position), "operations": .array($0.operations.map(\.json))] })
+    }
+
+    static func list(_ json: JSONValue?) throws -> [StatePatch] {
+        try (json?.arrayValue ?? []).map { patch in
+            guard let position = patch["position"]?.intValue, let operations = patch["operations"]?.arrayValue else {
+                throw RewindError(.corruptPayload, "A state patch is malformed: \(patch.canonicalString)")
+            }
+            return StatePatch(position: position, operations: try operations.map(StateOperation.init(json:)))
+        }
+    }
 }

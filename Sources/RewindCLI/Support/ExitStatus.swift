@@ -28,6 +28,8 @@ public enum ExitStatus {
     public static let notFinished: Int32 = 6
     /// Wrong usage (ArgumentParser's `EX_USAGE`).
     public static let usage: Int32 = ExitCode.validationFailure.rawValue
+    /// A trace file that cannot be used.
+    public static let invalidTrace: Int32 = 65
     /// Interrupted with Ctrl-C.
     public static let interrupted: Int32 = 130
 
@@ -44,6 +46,8 @@ public enum ExitStatus {
           6    the run did not finish: cancelled, suspended, or executed by
                another process
           64   wrong usage
+          65   a trace file that cannot be used (not a trace, truncated, edited,
+               newer format, another workflow)
           130  interrupted with Ctrl-C; resume the run with `rewind resume RUN`
         """
 
@@ -61,6 +65,7 @@ public enum ExitStatus {
         case .runLocked, .runNotFinished, .runCancelled, .inDoubt, .leaseLost, .conflict:
             return notFinished
         case .invalidArgument: return usage
+        case .invalidTrace: return invalidTrace
         default: return failure
         }
     }
