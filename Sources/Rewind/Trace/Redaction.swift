@@ -103,8 +103,10 @@ public struct Redactor: Sendable {
         return nil
     }
 
-    /// A string with the pattern and custom rules applied. Text inside a string that is itself
-    /// JSON (a tool result, arguments) is redacted too, since patterns match anywhere.
+    /// A string with the pattern and custom rules applied.
+    ///
+    /// Text inside a string that is itself JSON (a tool result, arguments) is redacted too,
+    /// since patterns match anywhere.
     public func redact(_ text: String, applied: inout Set<String>) -> String {
         var result = text
         for (name, regex) in compiled {

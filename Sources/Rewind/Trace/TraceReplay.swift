@@ -210,8 +210,9 @@ public enum TraceFile {
         ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["REWIND_RECORD"]?.lowercased() ?? "")
     }
 
-    /// Replays the trace at `url` against `workflow`. With `record`, a trace that no longer
-    /// matches is re-recorded from a live run of the workflow on the trace's input and
+    /// Replays the trace at `url` against `workflow`.
+    ///
+    /// With `record`, a trace that no longer matches is re-recorded from a live run of the workflow on the trace's input and
     /// rewritten when its content changed; a trace that matches is never touched.
     ///
     /// - Throws: ``TraceMismatch`` (not recording); ``RewindError`` `invalidTrace` for a file
