@@ -44,3 +44,26 @@ extension Benchmark {
         return Sample(value: median(times) * 1e3, detail: ["positions": Double(times.count), "entries": Double(count)])
     }
 }
+
+extension Benchmark {
+    /// Time to read a 1,000-entry trace file and replay it strictly against its workflow.
+    static let traceReplay1000 = Benchmark(
+        key: "trace_replay_1000_ms",
+        summary: "milliseconds to read a 1,000-entry golden trace and replay it strictly (no live work)"
+    ) { context in
+        let count = context.quick ? 200 : 1_000
+        let store = InMemoryStore()
+        _ = try await Runtime(store: store).run(stepsWorkflow, input: count, id: "trace-run")
+        let data = try await Trace.export("trace-run", from: store, redactor: try Redactor()).data
+        var replayed = 0
+        let elapsed = try await seconds {
+            let trace = try Trace(data: data)
+            let result = try await trace.replay(against: stepsWorkflow.erased)
+            replayed = result.journal.count
+        }
+        guard replayed == count else {
+            throw BenchmarkFailure(description: "trace_replay_1000_ms: replayed \(replayed) entries")
+        }
+        return Sample(value: elapsed * 1e3, detail: ["entries": Double(count), "trace_bytes": Double(data.count)])
+    }
+}

@@ -28,6 +28,7 @@ extension Benchmark {
         .agentBytesPerIteration(1_000, target: .notAbove(factor: 1.25, of: "agent_bytes_per_iteration_100")),
         .tracingOffOverhead,
         .stateAtSeq10k,
+        .traceReplay1000,
         .signalToContinue(otherProcess: false),
         .signalToContinue(otherProcess: true),
     ]

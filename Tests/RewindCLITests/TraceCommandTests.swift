@@ -1,0 +1,68 @@
+import Foundation
+import Rewind
+import Testing
+
+/// `rewind export`, `import` and `test` on real files.
+@Suite("rewind export, import, test", .serialized)
+struct TraceCommandTests {
+    let rewind: RewindExecutable
+
+    init() throws {
+        rewind = try RewindExecutable.locate()
+    }
+
+    @Test func exportedTracesPassRewindTestAndADamagedOneFails() async throws {
+        let directory = try TemporaryDirectory()
+        let store = directory.path("traces.sqlite")
+        func run(_ arguments: [String]) async throws -> RewindExecutable.Result {
+            try await rewind.run(arguments, in: directory.url, environment: AgentDemoTests.offline)
+        }
+        #expect(try await run(["demo", "--delay", "0", "--store", store, "--id", "agent"]).status == 0)
+        #expect(try await run(["demo", "--plain", "--store", store, "--id", "steps"]).status == 0)
+        let traces = directory.path("traces")
+        for id in ["agent", "steps"] {
+            let export = try await run(["export", id, "-o", "\(traces)/\(id).json", "--store", store])
+            #expect(export.status == 0, "\(export.stderr)")
+            #expect(export.stdout.contains("Exported run \(id)"))
+        }
+        // Stable: exporting again gives the same bytes.
+        #expect(try await run(["export", "agent", "-o", directory.path("again.json"), "--store", store]).status == 0)
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: "\(traces)/agent.json"))
+                == Data(contentsOf: URL(fileURLWithPath: directory.path("again.json"))))
+
+        let green = try await run(["test", traces])
+        #expect(green.status == 0, "\(green.stdout)\(green.stderr)")
+        #expect(green.stdout.contains("PASS  agent.json (demo-agent"))
+        #expect(green.stdout.contains("PASS  steps.json (demo"))
+        #expect(green.stdout.contains("2 passed, 0 failed"))
+
+        // A hand-edited trace fails with the reason, and the whole command exits 1.
+        let path = "\(traces)/steps.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"attempts\": 1", with: "\"attempts\": 2").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let red = try await run(["test", traces, "--json"])
+        #expect(red.status == 1)
+        let results = try JSONValue(parsing: Data(red.stdout.utf8)).arrayValue ?? []
+        #expect(results.count == 2)
+        let failed = results.first { $0["status"] == "failed" }
+        #expect(failed?["file"] == "steps.json")
+        #expect(failed?["message"]?.stringValue?.contains("does not match its digest") == true)
+
+        // Import into another store: a run to inspect and diff.
+        let other = directory.path("other.sqlite")
+        let imported = try await run(["import", "\(traces)/agent.json", "--store", other, "--id", "from-trace"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("as run from-trace (demo-agent, completed, 8 entries)"))
+        #expect(try await run(["history", "from-trace", "--store", other]).status == 0)
+        #expect(try await run(["replay", "from-trace", "--store", other]).status == 0)
+        let again = try await run(["import", "\(traces)/agent.json", "--store", other, "--id", "from-trace"])
+        #expect(again.status == 5)
+        #expect(again.stderr.contains("exists"))
+        let damaged = try await run(["import", path, "--store", other])
+        #expect(damaged.status == 65)
+        let missing = try await run(["test", directory.path("nowhere")])
+        #expect(missing.status == 3)
+    }
+}
