@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "RewindAgentsTests",
             dependencies: [
-                "Rewind", "RewindAgents", "RewindTesting",
+                "Rewind", "RewindAgents", "RewindTesting", "RewindSQLite",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

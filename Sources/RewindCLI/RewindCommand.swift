@@ -36,7 +36,7 @@ public struct RewindCommand: AsyncParsableCommand {
             RunsCommand.self, ShowCommand.self, ResumeCommand.self, DemoCommand.self, StartCommand.self,
             PendingCommand.self, SignalCommand.self, ApproveCommand.self, RejectCommand.self, WorkerCommand.self,
             StatsCommand.self, HistoryCommand.self, InspectCommand.self, ForkCommand.self, DiffCommand.self,
-            ReplayCommand.self, ExportCommand.self, ImportCommand.self, TestCommand.self,
+            ReplayCommand.self, ExportCommand.self, ImportCommand.self, TestCommand.self, ContinueCommand.self,
         ]
     )
 
@@ -74,6 +74,7 @@ enum WorkflowRegistrations {
     static func apply(to runtime: Runtime) {
         runtime.register(DemoWorkflow.workflow)
         runtime.register(ApprovalDemo.workflow(model: ApprovalDemo.model().model))
+        runtime.register(MathChatDemo.workflow())
         for register in registrations.withLock({ $0 }) { register(runtime) }
     }
 }

@@ -81,6 +81,13 @@ public struct Agent: Sendable {
         var loop = try Loop(agent: self, ctx: ctx, prompt: prompt)
         return try await loop.run()
     }
+
+    /// Runs the agent on a given conversation (its instructions first) without keeping the
+    /// conversation in the run's state: one turn of a ``GroupChat``.
+    func respond(to conversation: [ChatMessage], in ctx: RunContext) async throws -> AgentResult {
+        var loop = try Loop(agent: self, ctx: ctx, conversation: conversation)
+        return try await loop.run()
+    }
 }
 
 extension Agent {
@@ -90,6 +97,9 @@ extension Agent {
         let ctx: RunContext
         let toolsByName: [String: AnyTool]
         var messages: [ChatMessage]
+        /// Whether the conversation is kept in the run's state (not for a turn of a group chat,
+        /// whose state is the chat).
+        var recordsState = true
         /// `messages` as JSON, encoded once each: for the state, the hash chain and the entry input.
         var encoded: [JSONValue]
         /// The hash of everything in a request but its messages (constant during a run).
@@ -121,6 +131,19 @@ extension Agent {
             if ctx.state.isNull || ctx.state["messages"] == nil {
                 try ctx.setState(state)
             }
+        }
+
+        init(agent: Agent, ctx: RunContext, conversation: [ChatMessage]) throws {
+            self.agent = agent
+            self.ctx = ctx
+            toolsByName = Dictionary(agent.tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            var initial: [ChatMessage] = []
+            if !agent.instructions.isEmpty { initial.append(.system(agent.instructions)) }
+            initial += conversation
+            messages = initial
+            encoded = try initial.map { try JSONValue(encoding: $0) }
+            recordsState = false
+            forkSynced = true
         }
 
         mutating func run() async throws -> AgentResult {
@@ -171,6 +194,7 @@ extension Agent {
             messages.append(contentsOf: new)
             let json = try new.map { try JSONValue(encoding: $0) }
             encoded.append(contentsOf: json)
+            guard recordsState else { return }
             try ctx.updateState([
                 .append(JSONPath(components: ["messages"]), json),
                 .set(JSONPath(components: ["iteration"]), .int(iteration)),

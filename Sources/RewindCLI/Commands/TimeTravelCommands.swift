@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rewind
+import RewindAgents
 
 /// `rewind history RUN`: every entry with a one-line summary of its outcome and state change.
 struct HistoryCommand: AsyncParsableCommand {
@@ -487,5 +488,59 @@ struct ReplayCommand: AsyncParsableCommand {
             }
         }
         if failed { throw ExitCode(ExitStatus.codeMismatch) }
+    }
+}
+
+/// `rewind continue RUN --at MILESTONE --rounds N`: a group chat continued from a milestone.
+struct ContinueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "continue",
+        abstract: "Continue a group chat from a milestone with more rounds, as a new run that shares its prefix.",
+        discussion: """
+            Milestones: conversation_start, message_appended#N (after the N-th message), last, or a marker's \
+            seq (see `rewind history RUN`). The continuation is a child of the run (`rewind runs --tree`), \
+            isolated from it and from other continuations.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The group chat's run.", valueName: "run"))
+    var runID: String
+
+    @Option(name: .long, help: ArgumentHelp("The milestone to continue from.", valueName: "milestone"))
+    var at: String
+
+    @Option(name: .long, help: ArgumentHelp("How many more messages the chat may add.", valueName: "n"))
+    var rounds: Int
+
+    @Option(name: .long, help: ArgumentHelp("The continuation's id (a new id by default).", valueName: "id"))
+    var id: String?
+
+    func validate() throws {
+        guard rounds > 0 else { throw ValidationError("--rounds must be at least 1.") }
+    }
+
+    func run() async throws {
+        var exitCode = ExitStatus.success
+        try await withErrorReporting(verbose: options.verbose) {
+            let location = try options.location
+            let store = try location.openExisting()
+            let printer = ProgressPrinter()
+            let runtime = options.makeRuntime(store: store, printer: printer)
+            let parent = RunID(runID)
+            let child: RunRecord
+            do {
+                child = try await GroupChat.continuation(
+                    of: parent, at: at, additionalRounds: rounds, runtime: runtime, id: id.map { RunID($0) })
+            } catch let error as GroupChatError {
+                throw CLIError(error.message, exitCode: ExitStatus.usage)
+            }
+            Console.out("Continuing run \(parent) from \(at) with \(rounds) more rounds as \(child.id).")
+            let follower = RunFollower(location: location, store: store, runtime: runtime, printer: printer)
+            exitCode = try await follower.follow(child.id) {
+                _ = try await runtime.result(of: child.id, as: JSONValue.self)
+            }
+        }
+        if exitCode != ExitStatus.success { throw ExitCode(exitCode) }
     }
 }
