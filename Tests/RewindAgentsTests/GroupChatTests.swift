@@ -144,28 +144,29 @@ struct GroupChatTests {
 
     @Test func agentConfigurationsAreStoredWithoutAPIKeys() async throws {
         let planted = "sk-planted-\(UUID().uuidString)"
-        try await withFixtureServer(responder: { _, _ in .json(200, FixtureServer.fixture("openai/response-text.json"))
-            }) {
-                server in
-                var configuration = openAIConfiguration(server)
-                configuration.apiKey = planted
-                let model = OpenAIChatModel(model: "gpt-4o-mini", configuration: configuration)
-                let chat = try GroupChat(
-                    participants: [.init(Agent(name: "writer", instructions: "Write.", model: model))], maxRounds: 1)
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "chat-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let path = directory.appendingPathComponent("chat.sqlite").path
-                let store = try SQLiteStore(path: path)
-                _ = try await Self.run(chat, id: "keys", store: store)
-                let state = try await store.state(of: "keys", at: 0)
-                #expect(state["agents"]?["writer"]?["model"] == "gpt-4o-mini")
-                try store.close()
-                for suffix in ["", "-wal"] {
-                    let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path + suffix))) ?? Data()
-                    #expect(bytes.range(of: Data(planted.utf8)) == nil, "the key is in \(path + suffix)")
-                }
+        let responder: FixtureServer.Responder = { _, _ in
+            .json(200, FixtureServer.fixture("openai/response-text.json"))
+        }
+        try await withFixtureServer(responder: responder) { server in
+            var configuration = openAIConfiguration(server)
+            configuration.apiKey = planted
+            let model = OpenAIChatModel(model: "gpt-4o-mini", configuration: configuration)
+            let chat = try GroupChat(
+                participants: [.init(Agent(name: "writer", instructions: "Write.", model: model))], maxRounds: 1)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "chat-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let path = directory.appendingPathComponent("chat.sqlite").path
+            let store = try SQLiteStore(path: path)
+            _ = try await Self.run(chat, id: "keys", store: store)
+            let state = try await store.state(of: "keys", at: 0)
+            #expect(state["agents"]?["writer"]?["model"] == "gpt-4o-mini")
+            try store.close()
+            for suffix in ["", "-wal"] {
+                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path + suffix))) ?? Data()
+                #expect(bytes.range(of: Data(planted.utf8)) == nil, "the key is in \(path + suffix)")
             }
+        }
     }
 
     @Test func theCodeRunnerRunsOnceAndIsServedOnReplay() async throws {
