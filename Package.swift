@@ -111,6 +111,12 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .executableTarget(
+            name: "MathGroupChat",
+            dependencies: ["Rewind", "RewindAgents", "RewindSQLite", "RewindCLI"],
+            path: "Examples/MathGroupChat",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
             name: "RewindCrashWorker",
             dependencies: ["Rewind", "RewindSQLite"],
             path: "Tests/RewindCrashWorker"
