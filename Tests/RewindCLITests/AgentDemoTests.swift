@@ -41,7 +41,7 @@ struct AgentDemoTests {
         let directory = try TemporaryDirectory()
         let store = directory.path("agent.sqlite")
         let child = try rewind.start(
-            ["demo", "--delay", "0.4", "--store", store, "--id", "agent-2"], in: directory.url,
+            ["demo", "--delay", "1.2", "--store", store, "--id", "agent-2"], in: directory.url,
             environment: Self.offline)
         let sawTwoModelCalls = try await child.waitForOutput(timeout: 60) { Self.llmLines($0).count >= 2 }
         #expect(sawTwoModelCalls)

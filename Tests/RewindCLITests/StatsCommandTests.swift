@@ -16,7 +16,7 @@ struct StatsCommandTests {
         let store = directory.path("stats.sqlite")
         let offline = AgentDemoTests.offline
         let child = try rewind.start(
-            ["demo", "--delay", "0.4", "--store", store, "--id", "interrupted"], in: directory.url,
+            ["demo", "--delay", "1.2", "--store", store, "--id", "interrupted"], in: directory.url,
             environment: offline)
         #expect(try await child.waitForOutput(timeout: 60) { AgentDemoTests.llmLines($0).count >= 2 })
         child.process.interrupt()

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Rewind
 
@@ -90,9 +91,10 @@ public struct CodeExecutionTool: Tool {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes while the process runs, so a large output cannot block it.
-        async let out = Task.detached { stdout.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { stderr.fileHandleForReading.readDataToEndOfFile() }.value
+        // Read both pipes while the process runs, so a large output cannot block it. The reads
+        // block, so they run on Dispatch threads, never on the cooperative pool.
+        async let out = Self.readToEnd(stdout.fileHandleForReading)
+        async let err = Self.readToEnd(stderr.fileHandleForReading)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var timedOut = false
         while process.isRunning {
@@ -115,5 +117,11 @@ public struct CodeExecutionTool: Tool {
             exitCode: timedOut ? -1 : process.terminationStatus, stdout: outText,
             stderr: timedOut ? errText + "\n(terminated after \(timeout))" : errText, timedOut: timedOut,
             truncated: outCut || errCut)
+    }
+
+    private static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
     }
 }
