@@ -168,23 +168,9 @@ enum SQLiteRows {
             ]
         }
 
-        /// The values of every column after `run_id`, in ``entryColumns`` order.
+        /// The values of every column after `run_id`, in ``entryColumns`` order, as GRDB arguments.
         var arguments: [(any DatabaseValueConvertible)?] {
-            let outcome: Int
-            var error: Data?
-            switch entry.outcome {
-            case .value: outcome = 0
-            case .error(let recorded):
-                outcome = 1
-                error = errorJSON(recorded)
-            case .started: outcome = 2
-            }
-            return [
-                entry.seq, entry.kind.rawValue, entry.name, entry.inputHash, input.inline, input.blob?.hash, outcome,
-                value.inline, value.blob?.hash, error, date(entry.startedAt), entry.duration, entry.attempts,
-                entry.usage?.inputTokens, entry.usage?.outputTokens, entry.usage?.costUSD, entry.usage?.model,
-                entry.state.map(StateChangeCoding.encode),
-            ]
+            values(runID: entry.runID).dropFirst().map(\.databaseValue)
         }
     }
 

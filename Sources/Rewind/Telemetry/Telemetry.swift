@@ -154,23 +154,23 @@ final class RewindMetrics: Sendable {
 
     /// A counter with dimensions, created on first use.
     func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
-        return cache.withLock { cache in
-            if let counter = cache[key] as? Counter { return counter }
-            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
-            cache[key] = counter
-            return counter
-        }
+        cached(label, dimensions) { Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
     /// A floating-point counter with dimensions, created on first use.
     func floatingCounter(_ label: String, _ dimensions: [(String, String)]) -> FloatingPointCounter {
+        cached(label, dimensions) { FloatingPointCounter(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    private func cached<Metric: Sendable>(
+        _ label: String, _ dimensions: [(String, String)], make: () -> Metric
+    ) -> Metric {
         let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
         return cache.withLock { cache in
-            if let counter = cache[key] as? FloatingPointCounter { return counter }
-            let counter = FloatingPointCounter(label: label, dimensions: dimensions, factory: factory)
-            cache[key] = counter
-            return counter
+            if let metric = cache[key] as? Metric { return metric }
+            let metric = make()
+            cache[key] = metric
+            return metric
         }
     }
 

@@ -11,15 +11,7 @@ struct RunsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Only runs with this status: \(RunStatus.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.",
-            valueName: "status"))
-    var status: [RunStatus] = []
-
-    @Option(name: .long, help: ArgumentHelp("Only runs of this workflow.", valueName: "name"))
-    var workflow: String?
+    @OptionGroup var filter: RunFilterOptions
 
     @Option(name: .long, help: "The most runs to list.")
     var limit = 50
@@ -39,13 +31,13 @@ struct RunsCommand: AsyncParsableCommand {
             let location = try options.location
             let store = try location.openExisting()
             let runs = try await store.listRuns(
-                RunQuery(statuses: Set(status), workflow: workflow, limit: limit))
+                RunQuery(statuses: Set(filter.status), workflow: filter.workflow, limit: limit))
             if json {
                 Console.out(try jsonText(runs.map(RunJSON.init)))
                 return
             }
             if runs.isEmpty {
-                let filtered = !status.isEmpty || workflow != nil
+                let filtered = filter.isFiltering
                 Console.out(filtered ? "No runs match these filters in \(location)." : "No runs in \(location) yet.")
                 return
             }
@@ -94,3 +86,22 @@ extension RunsCommand {
 }
 
 extension RunStatus: ExpressibleByArgument {}
+
+/// `--status` and `--workflow`, shared by the commands that look at many runs.
+struct RunFilterOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Only runs with this status: \(RunStatus.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.",
+            valueName: "status"))
+    var status: [RunStatus] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only runs of this workflow.", valueName: "name"))
+    var workflow: String?
+
+    /// Whether any filter is set.
+    var isFiltering: Bool { !status.isEmpty || workflow != nil }
+
+    /// The query for these filters.
+    var query: RunQuery { RunQuery(statuses: Set(status), workflow: workflow) }
+}

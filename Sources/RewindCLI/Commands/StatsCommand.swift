@@ -18,15 +18,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Only runs with this status: \(RunStatus.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.",
-            valueName: "status"))
-    var status: [RunStatus] = []
-
-    @Option(name: .long, help: ArgumentHelp("Only runs of this workflow.", valueName: "name"))
-    var workflow: String?
+    @OptionGroup var filter: RunFilterOptions
 
     @Option(name: .long, help: "How many of the largest runs to list.")
     var top = 5
@@ -49,7 +41,7 @@ struct StatsCommand: AsyncParsableCommand {
             let location = try options.location
             let store = try location.openExisting()
             let statistics = try await StoreStatistics.compute(
-                store: store, query: RunQuery(statuses: Set(status), workflow: workflow))
+                store: store, query: filter.query)
             let fileBytes = store is SQLiteStore ? Self.fileBytes(location.path) : nil
             if json {
                 Console.out(
@@ -57,7 +49,7 @@ struct StatsCommand: AsyncParsableCommand {
                 return
             }
             for line in Self.lines(
-                statistics, fileBytes: fileBytes, top: top, filtered: !status.isEmpty || workflow != nil)
+                statistics, fileBytes: fileBytes, top: top, filtered: filter.isFiltering)
             {
                 Console.out(line)
             }

@@ -16,6 +16,17 @@ enum SQLValue: Sendable {
     init(_ value: String?) { self = value.map { .text($0) } ?? .null }
     init(_ value: Data?) { self = value.map { .blob($0) } ?? .null }
 
+    /// The value for GRDB's statement arguments.
+    var databaseValue: (any DatabaseValueConvertible)? {
+        switch self {
+        case .null: return nil
+        case .integer(let number): return number
+        case .real(let number): return number
+        case .text(let text): return text
+        case .blob(let data): return data
+        }
+    }
+
     var int: Int? {
         if case .integer(let number) = self { return Int(number) }
         return nil
@@ -36,6 +47,16 @@ enum RawStatement {
     static func execute(_ statement: Statement, _ values: [SQLValue]) -> Int32 {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
+        bind(values, to: handle)
+        var code = sqlite3_step(handle)
+        while code == SQLITE_ROW { code = sqlite3_step(handle) }
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        return code
+    }
+
+    /// Binds `values` to the parameters 1…n of a reset statement.
+    private static func bind(_ values: [SQLValue], to handle: OpaquePointer) {
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
             switch value {
@@ -53,11 +74,6 @@ enum RawStatement {
                 }
             }
         }
-        var code = sqlite3_step(handle)
-        while code == SQLITE_ROW { code = sqlite3_step(handle) }
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        return code
     }
 
     /// Binds `values`, steps once and returns the first row's columns (`nil` when there is no
@@ -69,16 +85,7 @@ enum RawStatement {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
         }
-        for (index, value) in values.enumerated() {
-            let position = Int32(index + 1)
-            switch value {
-            case .null: sqlite3_bind_null(handle, position)
-            case .integer(let number): sqlite3_bind_int64(handle, position, number)
-            case .real(let number): sqlite3_bind_double(handle, position, number)
-            case .text(let text): sqlite3_bind_text(handle, position, text, -1, transient)
-            case .blob: preconditionFailure("firstRow binds no blobs")
-            }
-        }
+        bind(values, to: handle)
         let code = sqlite3_step(handle)
         if code == SQLITE_DONE { return nil }
         guard code == SQLITE_ROW else { throw error(code, db, statement) }
