@@ -156,9 +156,14 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        .executableTarget(
+            name: "rewind-user-cli",
+            dependencies: ["Rewind", "RewindCLI"],
+            path: "Tests/RewindUserCLI"
+        ),
         .testTarget(
             name: "RewindCLITests",
-            dependencies: ["RewindCLI", "rewind"]
+            dependencies: ["RewindCLI", "rewind", "rewind-user-cli"]
         ),
     ]
 )

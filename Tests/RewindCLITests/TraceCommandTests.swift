@@ -65,4 +65,38 @@ struct TraceCommandTests {
         let missing = try await run(["test", directory.path("nowhere")])
         #expect(missing.status == 3)
     }
+
+    /// `rewind test` in a user's own executable built with `RewindCommand.main(registering:)`
+    /// (Tests/RewindUserCLI): the user's workflow is registered, a code change fails at its seq.
+    @Test func testReplaysTracesAgainstAUsersOwnExecutable() async throws {
+        let userCLI = RewindExecutable(
+            url: rewind.url.deletingLastPathComponent().appendingPathComponent("rewind-user-cli"))
+        let directory = try TemporaryDirectory()
+        let store = directory.path("store.sqlite")
+        let started = try await userCLI.run(
+            ["start", "greet", "--input", "\"Ada\"", "--id", "greet-ada", "--store", store], in: directory.url)
+        #expect(started.status == 0, "\(started.stdout)\(started.stderr)")
+        let traces = directory.path("traces")
+        let exported = try await userCLI.run(
+            ["export", "greet-ada", "-o", "\(traces)/greet.json", "--store", store], in: directory.url)
+        #expect(exported.status == 0, "\(exported.stderr)")
+
+        let green = try await userCLI.run(["test", traces], in: directory.url)
+        #expect(green.status == 0, "\(green.stdout)\(green.stderr)")
+        #expect(green.stdout.contains("PASS  greet.json (greet"))
+        #expect(green.stdout.contains("1 passed, 0 failed"))
+
+        // The built-in executable does not have the user's workflow.
+        let unknown = try await rewind.run(["test", traces], in: directory.url)
+        #expect(unknown.status == 1)
+        #expect(unknown.stdout.contains("FAIL  greet.json: workflow \"greet\" is not registered"))
+
+        // Changed code (another greeting): the trace fails at seq 0, the composing step.
+        let changed = try await userCLI.run(["test", traces], in: directory.url, environment: ["GREETING": "Hi"])
+        #expect(changed.status == 1, "\(changed.stdout)\(changed.stderr)")
+        #expect(changed.stdout.contains("FAIL  greet.json"))
+        #expect(changed.stdout.contains("seq 0"))
+        #expect(changed.stdout.contains("compose"))
+        #expect(changed.stdout.contains("0 passed, 1 failed"))
+    }
 }
