@@ -274,11 +274,7 @@ public final class RunContext: Sendable {
         core.withLock { core in
             core.replayedEntries += 1
             if recorded.kind == .llm { core.savedModelCalls += 1 }
-            if let usage = recorded.usage {
-                core.savedUsage.inputTokens += usage.inputTokens
-                core.savedUsage.outputTokens += usage.outputTokens
-                if let cost = usage.costUSD { core.savedUsage.costUSD = (core.savedUsage.costUSD ?? 0) + cost }
-            }
+            if let usage = recorded.usage { core.savedUsage.add(usage) }
         }
         configuration.observer?(recorded, true)
         telemetry.metrics?.served(recorded)

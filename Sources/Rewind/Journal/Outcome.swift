@@ -104,4 +104,11 @@ public struct Usage: Sendable, Hashable, Codable {
 
     /// All tokens.
     public var totalTokens: Int { inputTokens + outputTokens }
+
+    /// Adds another call's tokens and cost (the cost stays `nil` while no call had a price).
+    public mutating func add(_ other: Usage) {
+        inputTokens += other.inputTokens
+        outputTokens += other.outputTokens
+        if let cost = other.costUSD { costUSD = (costUSD ?? 0) + cost }
+    }
 }

@@ -108,14 +108,7 @@ extension RunStore {
 
     /// ``stateChanges(of:through:)`` read from the whole journal (a fork's prefix included).
     public func journalStateChanges(of id: RunID, through seq: Int) async throws -> [(seq: Int, change: StateChange)] {
-        let journal = try await journal(of: id, upTo: seq + 1)
-        var changes: [(seq: Int, change: StateChange)] = []
-        for entry in journal.reversed() {
-            guard let change = entry.state else { continue }
-            changes.append((entry.seq, change))
-            if case .snapshot = change { break }
-        }
-        return changes.reversed()
+        JournalEntry.stateChanges(fromLastSnapshotIn: try await journal(of: id, upTo: seq + 1))
     }
 
     public func recordExecution(_ execution: ExecutionRecord) async throws {}
@@ -168,4 +161,28 @@ public struct StoreChangeToken: Sendable, Hashable {
 
     /// Creates a token.
     public init(fingerprint: [Int] = []) { self.fingerprint = fingerprint }
+}
+
+extension JournalEntry {
+    /// The state changes of consecutive entries (from seq 0) from the last snapshot among them
+    /// on (all of them when there is none), oldest first.
+    static func stateChanges(
+        fromLastSnapshotIn entries: some BidirectionalCollection<JournalEntry>
+    ) -> [(seq: Int, change: StateChange)] {
+        var changes: [(seq: Int, change: StateChange)] = []
+        for entry in entries.reversed() {
+            guard let change = entry.state else { continue }
+            changes.append((entry.seq, change))
+            if case .snapshot = change { break }
+        }
+        return changes.reversed()
+    }
+
+    /// The state after the last of consecutive entries (from seq 0): the last snapshot among
+    /// them and the deltas after it.
+    static func state(after entries: some BidirectionalCollection<JournalEntry>) throws -> JSONValue {
+        var state = JSONValue.null
+        for change in stateChanges(fromLastSnapshotIn: entries) { try change.change.apply(to: &state) }
+        return state
+    }
 }

@@ -130,9 +130,7 @@ extension RunStore {
         for entry in journal {
             if entry.kind == .llm, let spent = entry.usage {
                 modelCalls += 1
-                usage.inputTokens += spent.inputTokens
-                usage.outputTokens += spent.outputTokens
-                if let cost = spent.costUSD { usage.costUSD = (usage.costUSD ?? 0) + cost }
+                usage.add(spent)
             }
             if entry.kind == .tool {
                 tools.append(

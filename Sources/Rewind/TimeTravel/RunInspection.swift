@@ -102,12 +102,10 @@ extension RunStore {
         }
         var usage = Usage()
         for entry in journal where entry.kind == .llm {
-            guard let spent = entry.usage else { continue }
-            usage.inputTokens += spent.inputTokens
-            usage.outputTokens += spent.outputTokens
-            if let cost = spent.costUSD { usage.costUSD = (usage.costUSD ?? 0) + cost }
+            if let spent = entry.usage { usage.add(spent) }
         }
-        let state = try await state(of: id, at: seq)
+        // The journal read above holds everything the state needs: no second read.
+        let state = try JournalEntry.state(after: journal)
         let shared = run.parentRunID != nil && seq < (run.forkSeq ?? 0)
         return RunInspection(run: run, entry: entry, state: state, usageSoFar: usage, shared: shared)
     }

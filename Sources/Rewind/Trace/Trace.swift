@@ -43,23 +43,20 @@ public struct Trace: Sendable, Hashable {
                 applied.formUnion(rules)
                 return redacted
             }
-            run.input = clean(run.input)
-            run.output = run.output.map(clean)
-            if let error = run.error {
-                run.error = RecordedError(
+            func clean(_ error: RecordedError) -> RecordedError {
+                RecordedError(
                     type: error.type, message: clean(.string(error.message)).stringValue ?? "",
                     details: error.details.map(clean))
             }
+            run.input = clean(run.input)
+            run.output = run.output.map(clean)
+            run.error = run.error.map(clean)
             run.metadata = run.metadata.mapValues { clean(.string($0)).stringValue ?? "" }
             for index in entries.indices {
                 if let input = entries[index].input { entries[index].input = Payload(clean(try input.json())) }
                 switch entries[index].outcome {
                 case .value(let payload): entries[index].outcome = .value(Payload(clean(try payload.json())))
-                case .error(let error):
-                    entries[index].outcome = .error(
-                        RecordedError(
-                            type: error.type, message: clean(.string(error.message)).stringValue ?? "",
-                            details: error.details.map(clean)))
+                case .error(let error): entries[index].outcome = .error(clean(error))
                 case .started: break
                 }
                 if let state = entries[index].state {

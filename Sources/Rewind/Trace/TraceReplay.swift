@@ -23,9 +23,7 @@ public struct TraceReplayResult: Sendable {
         guard let marker = journal.first(where: { $0.kind == .marker && $0.name == name }) else {
             throw TraceAssertionFailure("The trace has no marker \"\(name)\"; its markers: \(markerNames).")
         }
-        var state = JSONValue.null
-        for entry in journal where entry.seq <= marker.seq { try entry.state?.apply(to: &state) }
-        return state
+        return try JournalEntry.state(after: journal.prefix(marker.seq + 1))
     }
 
     private var markerNames: String {

@@ -118,22 +118,17 @@ extension Agent {
         var outputTokens = 0
         var costUSD = 0.0
 
+        /// A loop whose conversation is the run's state: the instructions and the prompt.
         init(agent: Agent, ctx: RunContext, prompt: String) throws {
-            self.agent = agent
-            self.ctx = ctx
-            toolsByName = Dictionary(agent.tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            var initial: [ChatMessage] = []
-            if !agent.instructions.isEmpty { initial.append(.system(agent.instructions)) }
-            initial.append(.user(prompt))
-            messages = initial
-            encoded = try initial.map { try JSONValue(encoding: $0) }
-            let state = AgentState(messages: initial)
+            try self.init(agent: agent, ctx: ctx, conversation: [.user(prompt)], recordsState: true)
             if ctx.state.isNull || ctx.state["messages"] == nil {
-                try ctx.setState(state)
+                try ctx.setState(AgentState(messages: messages))
             }
         }
 
-        init(agent: Agent, ctx: RunContext, conversation: [ChatMessage]) throws {
+        /// A loop on a given conversation (after the instructions); with `recordsState` false the
+        /// run's state is left alone (a turn of a group chat).
+        init(agent: Agent, ctx: RunContext, conversation: [ChatMessage], recordsState: Bool = false) throws {
             self.agent = agent
             self.ctx = ctx
             toolsByName = Dictionary(agent.tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -142,8 +137,9 @@ extension Agent {
             initial += conversation
             messages = initial
             encoded = try initial.map { try JSONValue(encoding: $0) }
-            recordsState = false
-            forkSynced = true
+            self.recordsState = recordsState
+            // Only a loop that keeps the conversation in the state takes a fork's patched one.
+            forkSynced = !recordsState
         }
 
         mutating func run() async throws -> AgentResult {

@@ -97,10 +97,10 @@ public struct GroupChat: Sendable {
             try ctx.checkCancellation()
             let transcript = try GroupChatTranscript(state: ctx.state)
             if let last = transcript.messages.last, let reason = stopReason(after: last) {
-                return try finish(transcript, reason: reason, ctx: ctx)
+                return finish(transcript, reason: reason)
             }
             let limit = ctx.state["maxRounds"]?.intValue ?? maxRounds
-            if transcript.messages.count >= limit { return try finish(transcript, reason: .maxRounds, ctx: ctx) }
+            if transcript.messages.count >= limit { return finish(transcript, reason: .maxRounds) }
 
             let speaker = try await nextSpeaker(transcript, ctx: ctx)
             let conversation = transcript.conversation(for: speaker.agent.name)
@@ -188,9 +188,7 @@ public struct GroupChat: Sendable {
         }
     }
 
-    func finish(
-        _ transcript: GroupChatTranscript, reason: GroupChatResult.StopReason, ctx: RunContext
-    ) throws -> GroupChatResult {
+    func finish(_ transcript: GroupChatTranscript, reason: GroupChatResult.StopReason) -> GroupChatResult {
         GroupChatResult(messages: transcript.messages, rounds: transcript.messages.count, stopReason: reason)
     }
 }
