@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Rewind", targets: ["Rewind"]),
         .library(name: "RewindSQLite", targets: ["RewindSQLite"]),
+        .library(name: "RewindPostgres", targets: ["RewindPostgres"]),
         .library(name: "RewindTesting", targets: ["RewindTesting"]),
         .library(name: "RewindCLI", targets: ["RewindCLI"]),
         .library(name: "RewindAgents", targets: ["RewindAgents"]),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
@@ -48,6 +50,15 @@ let package = Package(
                 "Rewind",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "RewindPostgres",
+            dependencies: [
+                "Rewind",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -140,6 +151,14 @@ let package = Package(
         .testTarget(
             name: "RewindSQLiteTests",
             dependencies: ["Rewind", "RewindSQLite", "RewindTesting", "RewindTestWorker"]
+        ),
+        .testTarget(
+            name: "RewindPostgresTests",
+            dependencies: [
+                "Rewind", "RewindPostgres", "RewindTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "RewindAgentsTests",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: system packages, formatting check, build without warnings, all tests.
+# The whole test suite, as CI runs it: system packages, formatting check, build without warnings, all tests
+# (the PostgreSQL tests against $REWIND_POSTGRES_URL, or a temporary local server started for them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -18,9 +19,9 @@ if grep -E "^$PWD/(Sources|Tests|Examples)/.*(warning|error):" /tmp/rewind-build
     exit 1
 fi
 
-echo "== tests" >&2
+echo "== tests (PostgreSQL: \$REWIND_POSTGRES_URL, else a temporary local server)" >&2
 status=0
-swift test --skip-build > /tmp/rewind-test.log 2>&1 || status=$?
+scripts/with-postgres.sh swift test --skip-build > /tmp/rewind-test.log 2>&1 || status=$?
 tail -n 60 /tmp/rewind-test.log
 if [ "$status" -ne 0 ]; then
     echo "== failures (all of them; the whole log is /tmp/rewind-test.log)" >&2

@@ -7,7 +7,7 @@ enum SQLiteRows {
     static let runColumns = """
         id, workflow, workflow_version, input, status, output, error, parent_run_id, fork_seq, fork_changes, \
         created_at, updated_at, finished_at, metadata, journal_length, lease_owner, lease_expires_at, cancel_requested, \
-        waiting_for, wake_at
+        waiting_for, wake_at, queue
         """
 
     /// The columns of ``runColumns`` as selected: a run's journal length is derived from its
@@ -29,44 +29,7 @@ enum SQLiteRows {
 
     static func json(_ value: JSONValue) -> Data { value.canonicalData }
 
-    static func json(_ data: Data) throws -> JSONValue { try storedJSON(data) }
-
-    /// Parses JSON the store wrote; a document that does not parse means a damaged file.
-    static func storedJSON(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONValue(parsing: data)
-        } catch {
-            throw RewindError(
-                .corruptPayload,
-                "A stored JSON document could not be read (\((error as? RewindError)?.message ?? "\(error)")). The store file may be damaged; run `rewind verify`.",
-                underlying: error)
-        }
-    }
-
-    static func errorJSON(_ error: RecordedError) -> Data {
-        var members: [String: JSONValue] = ["type": .string(error.type), "message": .string(error.message)]
-        if let details = error.details { members["details"] = details }
-        return JSONValue.object(members).canonicalData
-    }
-
-    static func recordedError(_ data: Data) throws -> RecordedError {
-        let json = try SQLiteRows.storedJSON(data)
-        guard let type = json["type"]?.stringValue, let message = json["message"]?.stringValue else {
-            throw RewindError(.corruptPayload, "A stored error record is malformed: \(json). Run `rewind verify`.")
-        }
-        return RecordedError(type: type, message: message, details: json["details"])
-    }
-
-    static func metadataJSON(_ metadata: [String: String]) -> Data {
-        JSONValue.object(metadata.mapValues { .string($0) }).canonicalData
-    }
-
-    static func metadata(_ data: Data) throws -> [String: String] {
-        guard case .object(let members) = try SQLiteRows.storedJSON(data) else {
-            throw RewindError(.corruptPayload, "A stored run's metadata is not a JSON object. Run `rewind verify`.")
-        }
-        return members.compactMapValues(\.stringValue)
-    }
+    static func json(_ data: Data) throws -> JSONValue { try StoreCoding.storedJSON(data) }
 
     // MARK: Runs
 
@@ -74,10 +37,12 @@ enum SQLiteRows {
     static func runArguments(_ run: RunRecord) -> StatementArguments {
         let values: [(any DatabaseValueConvertible)?] = [
             run.id.rawValue, run.workflow, run.workflowVersion, json(run.input), run.status.rawValue,
-            run.output.map(json), run.error.map(errorJSON), run.parentRunID?.rawValue, run.forkSeq,
+            run.output.map(json), run.error.map(StoreCoding.errorJSON), run.parentRunID?.rawValue, run.forkSeq,
             run.forkChanges.map(json), date(run.createdAt), date(run.updatedAt), run.finishedAt.map(date),
-            metadataJSON(run.metadata), run.journalLength, run.lease?.owner, run.lease.map { date($0.expiresAt) },
+            StoreCoding.metadataJSON(run.metadata), run.journalLength, run.lease?.owner,
+            run.lease.map { date($0.expiresAt) },
             run.cancelRequested, try? run.waitingFor.map { try PayloadCoder.encode($0) }, run.wakeAt.map(date),
+            run.queue,
         ]
         return StatementArguments(values)
     }
@@ -95,57 +60,35 @@ enum SQLiteRows {
         }
         return RunRecord(
             id: id, workflow: row[1], workflowVersion: row[2], input: try json(row[3] as Data), status: status,
-            output: try (row[5] as Data?).map(json), error: try (row[6] as Data?).map(recordedError),
+            output: try (row[5] as Data?).map(json), error: try (row[6] as Data?).map(StoreCoding.recordedError),
             parentRunID: (row[7] as String?).map { RunID($0) }, forkSeq: row[8],
             forkChanges: try (row[9] as Data?).map(json), createdAt: date(row[10] as Double),
             updatedAt: date(row[11] as Double), finishedAt: (row[12] as Double?).map(date),
-            metadata: try metadata(row[13] as Data), journalLength: row[14], lease: lease,
+            metadata: try StoreCoding.metadata(row[13] as Data), journalLength: row[14], lease: lease,
             cancelRequested: row[17],
             waitingFor: try (row[18] as Data?).map { try PayloadCoder.decode(WaitCondition.self, from: $0) },
-            wakeAt: (row[19] as Double?).map(date))
+            wakeAt: (row[19] as Double?).map(date), queue: row[20])
     }
 
     // MARK: Entries
 
-    /// An entry's payload as it will be stored: inline bytes, or a reference to a blob.
-    struct StoredPayload: Sendable {
-        var inline: Data?
-        var blob: Blob?
-    }
-
-    /// A large payload, hashed and compressed.
-    struct Blob: Sendable {
-        var hash: String
-        var size: Int
-        var compressed: Data
-    }
-
-    static func storedPayload(_ payload: Payload?, limit: Int) throws -> StoredPayload {
-        guard let payload else { return StoredPayload() }
-        guard payload.data.count > limit else { return StoredPayload(inline: payload.data) }
-        let blob = Blob(
-            hash: ContentHash.sha256(payload.data), size: payload.data.count,
-            compressed: try PayloadCompression.compress(payload.data))
-        return StoredPayload(blob: blob)
-    }
-
     /// An entry ready to be written: its payloads resolved to inline bytes or blobs.
     struct PreparedEntry: Sendable {
         var entry: JournalEntry
-        var input: StoredPayload
-        var value: StoredPayload
+        var input: StoreCoding.StoredPayload
+        var value: StoreCoding.StoredPayload
 
         init(_ entry: JournalEntry, limit: Int) throws {
             self.entry = entry
-            input = try storedPayload(entry.input, limit: limit)
+            input = try StoreCoding.storedPayload(entry.input, limit: limit)
             if case .value(let payload) = entry.outcome {
-                value = try storedPayload(payload, limit: limit)
+                value = try StoreCoding.storedPayload(payload, limit: limit)
             } else {
-                value = StoredPayload()
+                value = StoreCoding.StoredPayload()
             }
         }
 
-        var blobs: [Blob] { [input.blob, value.blob].compactMap { $0 } }
+        var blobs: [StoreCoding.Blob] { [input.blob, value.blob].compactMap { $0 } }
 
         /// The values of every column, `run_id` first, in ``entryColumns`` order, for the raw insert.
         func values(runID: RunID) -> [SQLValue] {
@@ -155,7 +98,7 @@ enum SQLiteRows {
             case .value: outcome = 0
             case .error(let recorded):
                 outcome = 1
-                error = errorJSON(recorded)
+                error = StoreCoding.errorJSON(recorded)
             case .started: outcome = 2
             }
             return [
@@ -174,7 +117,7 @@ enum SQLiteRows {
         }
     }
 
-    static func insertBlobs(_ blobs: [Blob], _ db: Database) throws {
+    static func insertBlobs(_ blobs: [StoreCoding.Blob], _ db: Database) throws {
         guard !blobs.isEmpty else { return }
         let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)")
         for blob in blobs {
@@ -218,7 +161,7 @@ enum SQLiteRows {
                     .corruptPayload, "Run \(runID) seq \(seq) records an error without its details.", runID: runID,
                     seq: seq)
             }
-            outcome = .error(try recordedError(data))
+            outcome = .error(try StoreCoding.recordedError(data))
         case 2: outcome = .started
         default:
             throw RewindError(

@@ -11,7 +11,7 @@ extension SQLiteStore {
         return try await write(runID: run.id) { db in
             let insert = try db.cachedStatement(
                 sql:
-                    "INSERT INTO runs (\(SQLiteRows.runColumns)) VALUES (\(Self.placeholders(20))) ON CONFLICT (id) DO NOTHING"
+                    "INSERT INTO runs (\(SQLiteRows.runColumns)) VALUES (\(Self.placeholders(21))) ON CONFLICT (id) DO NOTHING"
             )
             try insert.execute(arguments: SQLiteRows.runArguments(candidate))
             if db.changesCount > 0 { return (candidate, true) }
@@ -108,7 +108,7 @@ extension SQLiteStore {
                     WHERE id = ?
                     """
             ).execute(arguments: [
-                run.status.rawValue, run.output.map(SQLiteRows.json), run.error.map(SQLiteRows.errorJSON),
+                run.status.rawValue, run.output.map(SQLiteRows.json), run.error.map(StoreCoding.errorJSON),
                 SQLiteRows.date(run.updatedAt), run.finishedAt.map(SQLiteRows.date), run.cancelRequested,
                 try run.waitingFor.map { try PayloadCoder.encode($0) }, run.wakeAt.map(SQLiteRows.date), id.rawValue,
             ])

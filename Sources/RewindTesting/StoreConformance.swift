@@ -75,6 +75,8 @@ public struct StoreConformance: Sendable {
         case cancellationIsVisibleThroughRenewLease
         /// Signals are kept per run, deduplicated by id, and wake suspended runs; due runs are listed.
         case signalsAndDueRuns
+        /// See ``StoreConformance/claimingTakesEachRunOnce()``.
+        case claimingTakesEachRunOnce
 
         public var description: String { rawValue }
     }
@@ -97,6 +99,7 @@ public struct StoreConformance: Sendable {
         case .unicode: try await unicode()
         case .cancellationIsVisibleThroughRenewLease: try await cancellationIsVisibleThroughRenewLease()
         case .signalsAndDueRuns: try await signalsAndDueRuns()
+        case .claimingTakesEachRunOnce: try await claimingTakesEachRunOnce()
         }
     }
 
@@ -346,6 +349,60 @@ public struct StoreConformance: Sendable {
         _ = try await store.acquire("due-waiting", lease: lease, now: later, force: false)
         let resumed = try await store.requireRun("due-waiting")
         #expect(resumed.waitingFor == nil && resumed.wakeAt == nil)
+    }
+
+    /// Claiming takes due runs of the requested queues and workflows under the lease; workers
+    /// claiming at once never take the same run; a claimed run is not due until its lease expires.
+    public func claimingTakesEachRunOnce() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        for index in 0..<24 {
+            let queue = index < 20 ? "default" : "slow"
+            _ = try await store.createRun(
+                RunRecord(
+                    id: RunID("claim-\(100 + index)"), workflow: index == 19 ? "other" : "w", input: [:],
+                    createdAt: now, queue: queue))
+        }
+        #expect(try await store.requireRun("claim-120").queue == "slow")
+        let claims = try await withThrowingTaskGroup(of: [RunRecord].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    let lease = Lease(owner: "host:\(worker):w", expiresAt: now.addingTimeInterval(30))
+                    var mine: [RunRecord] = []
+                    while true {
+                        let batch = try await store.claimDueRuns(
+                            ClaimRequest(now: now, limit: 3, lease: lease, workflows: ["w"]))
+                        if batch.isEmpty { return mine }
+                        mine += batch
+                    }
+                }
+            }
+            return try await group.reduce(into: [[RunRecord]]()) { $0.append($1) }
+        }
+        let claimed = claims.flatMap { $0 }
+        // 19 runs of workflow "w" in the default queue; "other" and the "slow" queue are left alone.
+        #expect(claimed.count == 19)
+        #expect(Set(claimed.map(\.id)).count == claimed.count, "a run was claimed twice")
+        #expect(!claimed.contains { $0.id == "claim-119" || $0.queue != "default" })
+        for run in claimed {
+            let stored = try await store.requireRun(run.id)
+            #expect(stored.status == .running)
+            #expect(stored.lease?.owner == run.lease?.owner)
+        }
+        // Nothing of the default queue is due while the leases live; the slow queue still is.
+        let again = try await store.claimDueRuns(
+            ClaimRequest(
+                now: now.addingTimeInterval(1), limit: 10,
+                lease: Lease(owner: "host:9:late", expiresAt: now.addingTimeInterval(60)),
+                queues: ["default", "slow"], workflows: ["w"]))
+        #expect(again.map(\.id) == ["claim-120", "claim-121", "claim-122", "claim-123"])
+        // Once a lease expires, its run can be claimed by another worker (taking over a dead one).
+        let expired = try await store.claimDueRuns(
+            ClaimRequest(
+                now: now.addingTimeInterval(31), limit: 1,
+                lease: Lease(owner: "host:8:next", expiresAt: now.addingTimeInterval(90)), workflows: ["w"]))
+        #expect(expired.count == 1)
+        #expect(expired.first?.lease?.owner == "host:8:next")
     }
 
     public func leaseFencing() async throws {

@@ -40,6 +40,12 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var waitingFor: WaitCondition?
     /// When a suspended run should be looked at again (its deadline, or now when a signal arrived).
     public var wakeAt: Date?
+    /// The queue the run waits in for a worker (``RunRecord/defaultQueue`` unless named): a
+    /// worker executes the runs of the queues it serves.
+    public var queue: String
+
+    /// The queue of runs started without one.
+    public static let defaultQueue = "default"
 
     /// Creates a run record.
     public init(
@@ -47,7 +53,7 @@ public struct RunRecord: Sendable, Hashable, Codable {
         output: JSONValue? = nil, error: RecordedError? = nil, parentRunID: RunID? = nil, forkSeq: Int? = nil,
         forkChanges: JSONValue? = nil, createdAt: Date = Date(), updatedAt: Date? = nil, finishedAt: Date? = nil,
         metadata: [String: String] = [:], journalLength: Int? = nil, lease: Lease? = nil, cancelRequested: Bool = false,
-        waitingFor: WaitCondition? = nil, wakeAt: Date? = nil
+        waitingFor: WaitCondition? = nil, wakeAt: Date? = nil, queue: String = RunRecord.defaultQueue
     ) {
         self.id = id
         self.workflow = workflow
@@ -68,6 +74,38 @@ public struct RunRecord: Sendable, Hashable, Codable {
         self.cancelRequested = cancelRequested
         self.waitingFor = waitingFor
         self.wakeAt = wakeAt
+        self.queue = queue
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, workflow, workflowVersion, input, status, output, error, parentRunID, forkSeq, forkChanges
+        case createdAt, updatedAt, finishedAt, metadata, journalLength, lease, cancelRequested, waitingFor, wakeAt
+        case queue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(RunID.self, forKey: .id)
+        workflow = try container.decode(String.self, forKey: .workflow)
+        workflowVersion = try container.decode(Int.self, forKey: .workflowVersion)
+        input = try container.decode(JSONValue.self, forKey: .input)
+        status = try container.decode(RunStatus.self, forKey: .status)
+        output = try container.decodeIfPresent(JSONValue.self, forKey: .output)
+        error = try container.decodeIfPresent(RecordedError.self, forKey: .error)
+        parentRunID = try container.decodeIfPresent(RunID.self, forKey: .parentRunID)
+        forkSeq = try container.decodeIfPresent(Int.self, forKey: .forkSeq)
+        forkChanges = try container.decodeIfPresent(JSONValue.self, forKey: .forkChanges)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        updatedAt = try container.decode(Date.self, forKey: .updatedAt)
+        finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)
+        metadata = try container.decodeIfPresent([String: String].self, forKey: .metadata) ?? [:]
+        journalLength = try container.decode(Int.self, forKey: .journalLength)
+        lease = try container.decodeIfPresent(Lease.self, forKey: .lease)
+        cancelRequested = try container.decodeIfPresent(Bool.self, forKey: .cancelRequested) ?? false
+        waitingFor = try container.decodeIfPresent(WaitCondition.self, forKey: .waitingFor)
+        wakeAt = try container.decodeIfPresent(Date.self, forKey: .wakeAt)
+        // Records written before queues existed belong to the default queue.
+        queue = try container.decodeIfPresent(String.self, forKey: .queue) ?? RunRecord.defaultQueue
     }
 }
 

@@ -128,11 +128,12 @@ public final class Runtime: Sendable {
     /// - Throws: ``RewindError/Code/runExists`` when the id belongs to a run of another workflow.
     @discardableResult
     public func start<Input, Output>(
-        _ workflow: Workflow<Input, Output>, input: Input, id: RunID? = nil, metadata: [String: String] = [:]
+        _ workflow: Workflow<Input, Output>, input: Input, id: RunID? = nil, metadata: [String: String] = [:],
+        queue: String = RunRecord.defaultQueue
     ) async throws -> RunHandle<Output> {
         register(workflow)
         let record = try await start(
-            workflowNamed: workflow.name, input: JSONValue(encoding: input), id: id, metadata: metadata)
+            workflowNamed: workflow.name, input: JSONValue(encoding: input), id: id, metadata: metadata, queue: queue)
         return RunHandle(id: record.id, runtime: self)
     }
 
@@ -146,13 +147,44 @@ public final class Runtime: Sendable {
     /// Starts a run of a registered workflow by name with a JSON input, or returns the existing run.
     @discardableResult
     public func start(
-        workflowNamed name: String, input: JSONValue, id: RunID? = nil, metadata: [String: String] = [:]
+        workflowNamed name: String, input: JSONValue, id: RunID? = nil, metadata: [String: String] = [:],
+        queue: String = RunRecord.defaultQueue
     ) async throws -> RunRecord {
-        let workflow = try workflow(named: name)
+        let (stored, created) = try await create(name, input: input, id: id, metadata: metadata, queue: queue)
+        if created || stored.status == .pending {
+            launch(stored.id, mode: .resume)
+        }
+        wakeWorkers()
+        return stored
+    }
+
+    /// Records a `pending` run for a worker to execute (in this process or any other on the
+    /// store, serving `queue`), without executing it here; returns the existing run for this id.
+    ///
+    /// The workflow need not be registered here, only in the workers.
+    @discardableResult
+    public func enqueue(
+        workflowNamed name: String, input: JSONValue, id: RunID? = nil, metadata: [String: String] = [:],
+        queue: String = RunRecord.defaultQueue
+    ) async throws -> RunRecord {
+        let (stored, _) = try await create(
+            name, input: input, id: id, metadata: metadata, queue: queue, requireRegistered: false)
+        wakeWorkers()
+        return stored
+    }
+
+    private func create(
+        _ name: String, input: JSONValue, id: RunID?, metadata: [String: String], queue: String,
+        requireRegistered: Bool = true
+    ) async throws -> (record: RunRecord, created: Bool) {
+        let version = requireRegistered ? try workflow(named: name).version : (try? workflow(named: name).version) ?? 1
+        guard !queue.isEmpty, queue.count <= 200 else {
+            throw RewindError(.invalidArgument, "A queue name must have 1 to 200 characters; got \"\(queue)\".")
+        }
         let now = configuration.clock()
         let record = RunRecord(
-            id: id ?? RunID.generate(at: now), workflow: name, workflowVersion: workflow.version, input: input,
-            createdAt: now, metadata: metadata)
+            id: id ?? RunID.generate(at: now), workflow: name, workflowVersion: version, input: input,
+            createdAt: now, metadata: metadata, queue: queue)
         let (stored, created) = try await store.createRun(record)
         if created { telemetry.metrics?.runsStarted.increment() }
         if stored.workflow != name {
@@ -161,11 +193,7 @@ public final class Runtime: Sendable {
                 "Run \(stored.id) already exists and belongs to workflow \"\(stored.workflow)\", not \"\(name)\". Choose another run id.",
                 runID: stored.id)
         }
-        if created || stored.status == .pending {
-            launch(stored.id, mode: .resume)
-        }
-        wakeWorkers()
-        return stored
+        return (stored, created)
     }
 
     // MARK: - Results
@@ -490,16 +518,20 @@ public final class Runtime: Sendable {
         registry.withLock { $0.active[id]?.context = context }
         logger.debug("Executing run", metadata: ["rewind.journal_length": "\(journal.count)"])
 
-        let heartbeat = Task { [store, configuration] in
+        let heartbeat = Task { [store, configuration, logger] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(configuration.leaseDuration / 3))
                 if Task.isCancelled { return }
                 let lease = Lease(owner: owner, expiresAt: configuration.clock() + configuration.leaseDuration)
                 do {
                     if try await store.renewLease(id, lease: lease) { context.requestCancellation() }
-                } catch {
+                } catch let error as RewindError where error.code == .leaseLost || error.code == .runNotFound {
                     context.requestCancellation()
                     return
+                } catch {
+                    // The store is unreachable for now (a database restart): keep the run and try
+                    // again; an append without the lease is refused anyway (fencing).
+                    logger.warning("Could not renew the run's lease", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -23,6 +23,8 @@ public struct Worker: Service {
     public let concurrency: Int
     /// How often the store is asked for due runs when nothing wakes the worker earlier.
     public let pollInterval: Duration
+    /// The queues whose runs the worker executes.
+    public let queues: Set<String>
     let logger: Logger
     /// Called when an execution the worker started ends, with the run's record or the error.
     let onRunEnded: (@Sendable (RunID, Result<RunRecord, any Error>) async -> Void)?
@@ -30,17 +32,21 @@ public struct Worker: Service {
 
     /// Creates a worker.
     ///
+    /// - Parameter queues: the queues served (``RunRecord/defaultQueue`` unless named); runs of
+    ///   other queues are left for other workers.
     /// - Parameter onRunEnded: called when an execution the worker started ends (completed,
     ///   failed, suspended, released at shutdown, or taken by another worker), with the run's
     ///   record or the error. ``run()`` returns only after every call returned.
     public init(
         runtime: Runtime, concurrency: Int = 4, pollInterval: Duration = .milliseconds(250),
+        queues: Set<String> = [RunRecord.defaultQueue],
         logger: Logger = Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() }),
         onRunEnded: (@Sendable (RunID, Result<RunRecord, any Error>) async -> Void)? = nil
     ) {
         self.runtime = runtime
         self.concurrency = max(1, concurrency)
         self.pollInterval = pollInterval
+        self.queues = queues.isEmpty ? [RunRecord.defaultQueue] : queues
         self.logger = logger
         self.onRunEnded = onRunEnded
     }
@@ -65,7 +71,7 @@ public struct Worker: Service {
         logger.info("Worker stopped")
     }
 
-    /// Takes as many due runs as there are free slots and starts them.
+    /// Takes as many due runs as there are free slots (``RunStore/claimDueRuns(_:)``) and starts them.
     ///
     /// - Returns: how many runs were started.
     @discardableResult
@@ -73,10 +79,14 @@ public struct Worker: Service {
         let free = concurrency - runtime.activeRunCount
         guard free > 0 else { return 0 }
         do {
-            let due = try await runtime.store.dueRuns(now: runtime.configuration.clock(), limit: free)
-            let known = Set(runtime.workflowNames)
+            let now = runtime.configuration.clock()
+            let request = ClaimRequest(
+                now: now, limit: free,
+                lease: Lease(owner: runtime.configuration.owner, expiresAt: now + runtime.configuration.leaseDuration),
+                queues: queues, workflows: Set(runtime.workflowNames))
+            let due = try await runtime.store.claimDueRuns(request)
             var started = 0
-            for run in due where known.contains(run.workflow) {
+            for run in due {
                 let task = runtime.executeDue(run)
                 started += 1
                 let onRunEnded = self.onRunEnded

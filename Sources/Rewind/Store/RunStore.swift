@@ -71,6 +71,15 @@ public protocol RunStore: Sendable {
     /// runs whose lease expired, and `suspended` runs whose `wakeAt` has come.
     func dueRuns(now: Date, limit: Int) async throws -> [RunRecord]
 
+    /// Takes due runs for a worker in one step: each returned run is `running` under
+    /// `request.lease`, so no other worker takes it until the lease expires.
+    ///
+    /// Only runs that ``dueRuns(now:limit:)`` would return, of the requested queues and
+    /// workflows, oldest first. Stores shared by many workers take them without waiting on
+    /// each other (PostgreSQL: `FOR UPDATE SKIP LOCKED`); the default takes them one by one
+    /// with ``acquire(_:lease:now:force:)``, skipping runs another worker took meanwhile.
+    func claimDueRuns(_ request: ClaimRequest) async throws -> [RunRecord]
+
     /// What the store looks like now, for ``waitForChanges(since:upTo:)``: a worker takes it
     /// before it looks for work, so a change made while it looks is not missed.
     func changeToken() async -> StoreChangeToken
@@ -113,6 +122,22 @@ extension RunStore {
 
     public func recordExecution(_ execution: ExecutionRecord) async throws {}
 
+    public func claimDueRuns(_ request: ClaimRequest) async throws -> [RunRecord] {
+        guard request.limit > 0 else { return [] }
+        // Asks for more than the limit: runs of other queues or workflows are skipped here.
+        let due = try await dueRuns(now: request.now, limit: max(request.limit * 4, 64))
+        var claimed: [RunRecord] = []
+        for run in due where request.accepts(run) {
+            do {
+                claimed.append(try await acquire(run.id, lease: request.lease, now: request.now, force: false))
+            } catch let error as RewindError where error.code == .runLocked || error.code == .runNotFound {
+                continue  // another worker took it (or it was deleted) since it was listed
+            }
+            if claimed.count == request.limit { break }
+        }
+        return claimed
+    }
+
     public func executions(of id: RunID?) async throws -> [ExecutionRecord] { [] }
 }
 
@@ -151,6 +176,36 @@ extension RewindError {
     public static func runNotFound(_ id: RunID) -> RewindError {
         RewindError(
             .runNotFound, "No run with id \"\(id)\" in this store. List the runs with `rewind runs`.", runID: id)
+    }
+}
+
+/// What a worker asks ``RunStore/claimDueRuns(_:)`` for.
+public struct ClaimRequest: Sendable, Hashable {
+    /// The time that decides which runs are due and which leases expired.
+    public var now: Date
+    /// The most runs to take.
+    public var limit: Int
+    /// The lease the taken runs get.
+    public var lease: Lease
+    /// The queues served.
+    public var queues: Set<String>
+    /// The workflows the worker can execute; runs of other workflows are left for other workers.
+    public var workflows: Set<String>
+
+    /// Creates a request.
+    public init(
+        now: Date, limit: Int, lease: Lease, queues: Set<String> = [RunRecord.defaultQueue], workflows: Set<String>
+    ) {
+        self.now = now
+        self.limit = limit
+        self.lease = lease
+        self.queues = queues
+        self.workflows = workflows
+    }
+
+    /// Whether a run is of a requested queue and workflow.
+    public func accepts(_ run: RunRecord) -> Bool {
+        queues.contains(run.queue) && workflows.contains(run.workflow)
     }
 }
 

@@ -16,6 +16,7 @@ enum SQLiteSchema {
         ("v3-signals-and-waits", v3),
         ("v4-entries-without-rowid", v4),
         ("v5-executions", v5),
+        ("v6-queues", v6),
     ]
 
     /// The schema version this code writes.
@@ -172,6 +173,14 @@ enum SQLiteSchema {
                     saved_model_calls INTEGER NOT NULL
                 );
                 CREATE INDEX executions_by_run ON executions (run_id, started_at);
+                """)
+    }
+
+    /// Named queues: a worker executes the runs of the queues it serves.
+    private static func v6(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE runs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
                 """)
     }
 }

@@ -1,14 +1,13 @@
 import Foundation
-import Rewind
 
 /// Stores a ``StateChange`` in its canonical JSON form (`StateChange.json`), quickly.
 ///
 /// The bytes are exactly those of `change.json.canonicalData`; this type only avoids the
 /// per-component string searches of the general JSON Pointer code, which dominate the cost
 /// of loading a long journal.
-enum StateChangeCoding {
+package enum StateChangeCoding {
     /// The canonical JSON bytes of a state change.
-    static func encode(_ change: StateChange) -> Data {
+    package static func encode(_ change: StateChange) -> Data {
         switch change {
         case .snapshot(let value):
             return JSONValue.object(["snapshot": value]).canonicalData
@@ -18,8 +17,8 @@ enum StateChangeCoding {
     }
 
     /// Reads a state change back from its canonical JSON bytes.
-    static func decode(_ data: Data) throws -> StateChange {
-        let json = try SQLiteRows.storedJSON(data)
+    package static func decode(_ data: Data) throws -> StateChange {
+        let json = try StoreCoding.storedJSON(data)
         if let snapshot = json["snapshot"] { return .snapshot(snapshot) }
         guard let operations = json["delta"]?.arrayValue else {
             throw RewindError(.corruptPayload, "A recorded state change is neither a snapshot nor a delta: \(json)")

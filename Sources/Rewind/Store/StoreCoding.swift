@@ -1,0 +1,85 @@
+import Foundation
+
+/// How the database stores (SQLite, PostgreSQL) keep Rewind's values in columns, shared so that
+/// every store writes the same bytes.
+package enum StoreCoding {
+    /// Parses JSON a store wrote; a document that does not parse means damaged data.
+    package static func storedJSON(_ data: Data) throws -> JSONValue {
+        do {
+            return try JSONValue(parsing: data)
+        } catch {
+            throw RewindError(
+                .corruptPayload,
+                "A stored JSON document could not be read (\((error as? RewindError)?.message ?? "\(error)")). The store may be damaged; run `rewind verify`.",
+                underlying: error)
+        }
+    }
+
+    /// A recorded error as a JSON document.
+    package static func errorJSON(_ error: RecordedError) -> Data {
+        var members: [String: JSONValue] = ["type": .string(error.type), "message": .string(error.message)]
+        if let details = error.details { members["details"] = details }
+        return JSONValue.object(members).canonicalData
+    }
+
+    /// A recorded error read back from ``errorJSON(_:)``.
+    package static func recordedError(_ data: Data) throws -> RecordedError {
+        let json = try storedJSON(data)
+        guard let type = json["type"]?.stringValue, let message = json["message"]?.stringValue else {
+            throw RewindError(.corruptPayload, "A stored error record is malformed: \(json). Run `rewind verify`.")
+        }
+        return RecordedError(type: type, message: message, details: json["details"])
+    }
+
+    /// A run's metadata as a JSON object.
+    package static func metadataJSON(_ metadata: [String: String]) -> Data {
+        JSONValue.object(metadata.mapValues { .string($0) }).canonicalData
+    }
+
+    /// A run's metadata read back from ``metadataJSON(_:)``.
+    package static func metadata(_ data: Data) throws -> [String: String] {
+        guard case .object(let members) = try storedJSON(data) else {
+            throw RewindError(.corruptPayload, "A stored run's metadata is not a JSON object. Run `rewind verify`.")
+        }
+        return members.compactMapValues(\.stringValue)
+    }
+
+    /// An entry's payload as it will be stored: inline bytes, or a reference to a blob.
+    package struct StoredPayload: Sendable {
+        package var inline: Data?
+        package var blob: Blob?
+
+        package init(inline: Data? = nil, blob: Blob? = nil) {
+            self.inline = inline
+            self.blob = blob
+        }
+    }
+
+    /// A large payload, stored once per content: keyed by its SHA-256, compressed.
+    package struct Blob: Sendable {
+        package var hash: String
+        package var size: Int
+        package var compressed: Data
+    }
+
+    /// Payloads up to `limit` bytes stay inline; larger ones become blobs.
+    package static func storedPayload(_ payload: Payload?, limit: Int) throws -> StoredPayload {
+        guard let payload else { return StoredPayload() }
+        guard payload.data.count > limit else { return StoredPayload(inline: payload.data) }
+        let blob = Blob(
+            hash: ContentHash.sha256(payload.data), size: payload.data.count,
+            compressed: try PayloadCompression.compress(payload.data))
+        return StoredPayload(blob: blob)
+    }
+
+    /// A blob's bytes, decompressed and checked against their size.
+    package static func blobPayload(size: Int, compressed: Data) throws -> Payload {
+        Payload(data: try PayloadCompression.decompress(compressed, expectedSize: size))
+    }
+
+    /// A date as the stores keep it: seconds since 2001-01-01.
+    package static func seconds(_ date: Date) -> Double { date.timeIntervalSinceReferenceDate }
+
+    /// A date read back from ``seconds(_:)``.
+    package static func date(_ seconds: Double) -> Date { Date(timeIntervalSinceReferenceDate: seconds) }
+}
