@@ -18,8 +18,9 @@ extension PostgresStore {
     }
 }
 
-/// Listens on the store's notification channel on one connection of its own, and wakes waiters
-/// when a notification arrives. A lost connection is reopened with backoff; reconnecting also
+/// Listens on the store's notification channel on one connection of its own.
+///
+/// Waiters wake when a notification arrives. A lost connection is reopened with backoff; reconnecting also
 /// wakes the waiters, since notifications sent meanwhile were missed.
 final class ChangeListener: Sendable {
     private struct State {
