@@ -27,7 +27,8 @@ public struct RewindCommand: AsyncParsableCommand {
         commandName: "rewind",
         abstract: "Inspect, resume and demo durable Rewind runs.",
         discussion: """
-            The store is a SQLite file: --store PATH, else $REWIND_STORE, else .rewind/rewind.sqlite \
+            The store is a SQLite file or a PostgreSQL database: --store PATH or --store \
+            postgres://user:password@host:5432/database, else $REWIND_STORE, else .rewind/rewind.sqlite \
             in the current directory.
 
             \(ExitStatus.helpText)
@@ -37,6 +38,7 @@ public struct RewindCommand: AsyncParsableCommand {
             PendingCommand.self, SignalCommand.self, ApproveCommand.self, RejectCommand.self, WorkerCommand.self,
             StatsCommand.self, HistoryCommand.self, InspectCommand.self, ForkCommand.self, DiffCommand.self,
             ReplayCommand.self, ExportCommand.self, ImportCommand.self, TestCommand.self, ContinueCommand.self,
+            QueuesCommand.self,
         ]
     )
 

@@ -109,8 +109,8 @@ enum PostgresSchema {
     /// Creates or upgrades the tables.
     ///
     /// - Throws: ``RewindError/Code/newerSchema`` when the database holds a newer version.
-    static func migrate(_ client: PostgresClient, logger: Logger, displayURL: String) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+    static func migrate(_ connection: PostgresConnection, logger: Logger, displayURL: String) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
             _ = try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger
             ).collect()

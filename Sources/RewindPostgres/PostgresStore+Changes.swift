@@ -124,17 +124,5 @@ final class ChangeListener: Sendable {
         }
     }
 
-    private var connectionConfiguration: PostgresConnection.Configuration {
-        let tls: PostgresConnection.Configuration.TLS
-        switch configuration.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = (try? .prefer(.init(configuration: .makeClientConfiguration()))) ?? .disable
-        case .require: tls = (try? .require(.init(configuration: .makeClientConfiguration()))) ?? .disable
-        }
-        var connection = PostgresConnection.Configuration(
-            host: configuration.host, port: configuration.port, username: configuration.username,
-            password: configuration.password, database: configuration.database, tls: tls)
-        connection.options.connectTimeout = .init(configuration.connectTimeout)
-        return connection
-    }
+    private var connectionConfiguration: PostgresConnection.Configuration { configuration.connectionConfiguration }
 }

@@ -70,7 +70,8 @@ public final class PostgresStore: RunStore {
             self.reconnectTimeout = reconnectTimeout
         }
 
-        /// Reads a `postgres://user:password@host:port/database?sslmode=disable` URL.
+        /// Reads a `postgres://user:password@host:port/database?sslmode=disable` URL (the
+        /// password defaults to `PGPASSWORD`).
         ///
         /// Query parameters: `sslmode` (`disable`, `prefer`, `require`; `allow` and
         /// `verify-*` map to `prefer` and `require`), `max_connections`, `connect_timeout`
@@ -80,7 +81,7 @@ public final class PostgresStore: RunStore {
             func invalid(_ why: String) -> RewindError {
                 RewindError(
                     .invalidArgument,
-                    "Invalid PostgreSQL URL \(PostgresStore.redacted(text)): \(why). Expected postgres://user:password@host:5432/database."
+                    "Invalid PostgreSQL URL \(PostgresStore.redactedURL(text)): \(why). Expected postgres://user:password@host:5432/database."
                 )
             }
             guard let components = URLComponents(string: text), let scheme = components.scheme else {
@@ -94,7 +95,10 @@ public final class PostgresStore: RunStore {
             port = components.port ?? 5432
             guard (1...65535).contains(port) else { throw invalid("the port \(port) is out of range") }
             username = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
-            password = components.password.flatMap { $0.removingPercentEncoding }
+            // Like libpq: a URL without a password takes PGPASSWORD's.
+            password =
+                components.password.flatMap { $0.removingPercentEncoding }
+                ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
             let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
             database = path.isEmpty ? username : (path.removingPercentEncoding ?? path)
             guard !database.contains("/") else { throw invalid("the database name \"\(database)\" contains a /") }
@@ -133,6 +137,20 @@ public final class PostgresStore: RunStore {
 
         /// `postgres://user@host:port/database`, without the password.
         public var displayURL: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+
+        /// The configuration of a single connection (migrations, notifications).
+        var connectionConfiguration: PostgresConnection.Configuration {
+            let tlsMode: PostgresConnection.Configuration.TLS
+            switch tls {
+            case .disable: tlsMode = .disable
+            case .prefer: tlsMode = (try? .prefer(.init(configuration: .makeClientConfiguration()))) ?? .disable
+            case .require: tlsMode = (try? .require(.init(configuration: .makeClientConfiguration()))) ?? .disable
+            }
+            var connection = PostgresConnection.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
+            connection.options.connectTimeout = .init(connectTimeout)
+            return connection
+        }
 
         var clientConfiguration: PostgresClient.Configuration {
             let tlsConfiguration: PostgresClient.Configuration.TLS
@@ -180,10 +198,19 @@ public final class PostgresStore: RunStore {
         clientTask = Task { await client.run() }
         changes = ChangeListener(configuration: configuration, logger: logger)
         do {
-            try await withDeadline(configuration.connectTimeout + .seconds(2)) {
-                _ = try await client.query("SELECT 1").collect()
+            // One connection of its own first: a refused connection or wrong credentials fail
+            // here at once with the server's reason (the pool would retry them quietly).
+            let connection = try await withDeadline(configuration.connectTimeout + .seconds(2)) {
+                try await PostgresConnection.connect(
+                    configuration: configuration.connectionConfiguration, id: 0, logger: logger)
             }
-            try await PostgresSchema.migrate(client, logger: logger, displayURL: configuration.displayURL)
+            do {
+                try await PostgresSchema.migrate(connection, logger: logger, displayURL: configuration.displayURL)
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
         } catch {
             clientTask.cancel()
             throw mapError(error)
@@ -321,10 +348,10 @@ public final class PostgresStore: RunStore {
         }
     }
 
-    /// A URL with its password replaced by `***`, for messages.
-    static func redacted(_ url: String) -> String {
+    /// A URL without its password, for messages and for commands printed for the user.
+    public static func redactedURL(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
+        components.password = nil
         return components.string ?? url
     }
 }

@@ -245,8 +245,16 @@ struct RewindCommandTests {
         #expect(!fromEnvironment.isExplicit)
         let byDefault = try StoreLocation(argument: nil, environment: [:], currentDirectory: "/home/me")
         #expect(byDefault.path == "/home/me/.rewind/rewind.sqlite")
+        let postgres = try StoreLocation(
+            argument: nil, environment: ["REWIND_STORE": "postgres://me:secret@db:5433/rewind"], currentDirectory: "/")
+        #expect(postgres.kind == .postgres(url: "postgres://me:secret@db:5433/rewind"))
+        #expect(postgres.path == "postgres://me@db:5433/rewind")
+        #expect(!postgres.description.contains("secret"))
         #expect(throws: (any Error).self) {
-            try StoreLocation(argument: "postgres://db/rewind", environment: [:], currentDirectory: "/")
+            try StoreLocation(argument: "postgres://db:99999/rewind", environment: [:], currentDirectory: "/")
+        }
+        #expect(throws: (any Error).self) {
+            try StoreLocation(argument: "postgres://db/rewind?color=blue", environment: [:], currentDirectory: "/")
         }
     }
 

@@ -52,7 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
             let runID = try id.map(RunID.init(validating:)) ?? RunID.generate()
-            let store = try location.openOrCreate()
+            let store = try await location.openOrCreate()
             let printer = ProgressPrinter()
             let runtime = options.makeRuntime(store: store, printer: printer, demoDelay: delay)
             let workflowName: String

@@ -98,7 +98,7 @@ struct SignalDelivery {
     func run(_ deliver: (Runtime, RunID, String) async throws -> (name: String, delivered: Bool)) async throws {
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             let id = RunID(runID)
             let runtime = options.makeRuntime(store: store, printer: nil, suspendSleepsLongerThan: nil)
             let signalID = self.signalID ?? UUID().uuidString

@@ -45,7 +45,7 @@ struct PendingCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             var waiting: [(RunRecord, WaitCondition)] = []
             var page = RunQuery(statuses: [.suspended], limit: 500)
             while waiting.count < limit {

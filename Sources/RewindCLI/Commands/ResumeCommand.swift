@@ -23,7 +23,7 @@ struct ResumeCommand: AsyncParsableCommand {
         var exitCode = ExitStatus.success
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             let id = RunID(runID)
             let record = try await store.requireRun(id)
             if record.status == .completed {

@@ -29,7 +29,7 @@ struct RunsCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             let runs = try await store.listRuns(
                 RunQuery(statuses: Set(filter.status), workflow: filter.workflow, limit: limit))
             if json {

@@ -18,7 +18,7 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
-            let store = try options.location.openExisting()
+            let store = try await options.location.openExisting()
             let id = RunID(runID)
             let run = try await store.requireRun(id)
             let journal = try await store.journal(of: id)

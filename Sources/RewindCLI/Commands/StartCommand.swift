@@ -44,7 +44,20 @@ struct StartCommand: AsyncParsableCommand {
             valueName: "seconds"))
     var suspendSleepsLongerThan = 60.0
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Put the run in this queue for a `rewind worker --queue NAME` to execute, and return at once (implies --enqueue).",
+            valueName: "name"))
+    var queue: String?
+
+    @Flag(name: .long, help: "Record the run as pending for a worker to execute, and return at once.")
+    var enqueue = false
+
     func validate() throws {
+        if let queue, queue.isEmpty || queue.count > 200 {
+            throw ValidationError("--queue must name a queue of 1 to 200 characters.")
+        }
         guard suspendSleepsLongerThan >= 0, suspendSleepsLongerThan.isFinite else {
             throw ValidationError("--suspend-sleeps-longer-than must be 0 or more seconds.")
         }
@@ -56,7 +69,7 @@ struct StartCommand: AsyncParsableCommand {
             let input = try parseJSONArgument(self.input, option: "--input")
             let location = try options.location
             let runID = try id.map(RunID.init(validating:)) ?? RunID.generate()
-            let store = try location.openOrCreate()
+            let store = try await location.openOrCreate()
             let printer = ProgressPrinter()
             let runtime = options.makeRuntime(
                 store: store, printer: printer, suspendSleepsLongerThan: suspendSleepsLongerThan)
@@ -65,6 +78,18 @@ struct StartCommand: AsyncParsableCommand {
                     .workflowNotRegistered,
                     "No workflow named \"\(workflow)\" in this executable (it knows: \(runtime.workflowNames.joined(separator: ", ")))."
                 )
+            }
+            if enqueue || queue != nil {
+                let queue = self.queue ?? RunRecord.defaultQueue
+                let record = try await runtime.enqueue(
+                    workflowNamed: workflow, input: input, id: runID, queue: queue)
+                Console.out(
+                    "Run \(record.id) is \(record.status) in queue \(record.queue): workflow \(workflow), store \(location)."
+                )
+                Console.out(
+                    "A worker serving the queue executes it: rewind worker\(location.commandArgument)\(record.queue == RunRecord.defaultQueue ? "" : " --queue \(shellQuoted(record.queue))")"
+                )
+                return
             }
             Console.out("Run \(runID): workflow \(workflow), store \(location).")
             let clock = ContinuousClock()

@@ -39,7 +39,7 @@ struct StatsCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             let statistics = try await StoreStatistics.compute(
                 store: store, query: filter.query)
             let fileBytes = store is SQLiteStore ? Self.fileBytes(location.path) : nil

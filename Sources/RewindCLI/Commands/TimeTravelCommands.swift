@@ -28,7 +28,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
-            let store = try options.location.openExisting()
+            let store = try await options.location.openExisting()
             let history = try await store.history(of: RunID(runID))
             if json {
                 Console.out(
@@ -97,7 +97,7 @@ struct InspectCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
-            let store = try options.location.openExisting()
+            let store = try await options.location.openExisting()
             let inspection = try await store.inspect(RunID(runID), at: at)
             if json {
                 Console.out(
@@ -241,7 +241,7 @@ struct ForkCommand: AsyncParsableCommand {
                 outcomes[seq] = value
             }
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             let printer = start ? ProgressPrinter() : nil
             let runtime = options.makeRuntime(store: store, printer: printer)
             let parent = RunID(runID)
@@ -256,7 +256,7 @@ struct ForkCommand: AsyncParsableCommand {
             )
             guard start, let printer else {
                 Console.out(
-                    "Start it with: rewind resume \(child.id)\(location.isExplicit ? " --store \(location.path)" : "")")
+                    "Start it with: rewind resume \(child.id)\(location.commandArgument)")
                 return
             }
             let follower = RunFollower(location: location, store: store, runtime: runtime, printer: printer)
@@ -287,7 +287,7 @@ struct DiffCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
-            let store = try options.location.openExisting()
+            let store = try await options.location.openExisting()
             let comparison = try await store.compare(RunID(first), RunID(second))
             if json {
                 Console.out(try jsonText(ComparisonJSON(comparison)))
@@ -439,7 +439,7 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         var failed = false
         try await withErrorReporting(verbose: options.verbose) {
-            let store = try options.location.openExisting()
+            let store = try await options.location.openExisting()
             let id = RunID(runID)
             let record = try await store.requireRun(id)
             let runtime = options.makeRuntime(store: store, printer: nil)
@@ -524,7 +524,7 @@ struct ContinueCommand: AsyncParsableCommand {
         var exitCode = ExitStatus.success
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openExisting()
+            let store = try await location.openExisting()
             let printer = ProgressPrinter()
             let runtime = options.makeRuntime(store: store, printer: printer)
             let parent = RunID(runID)

@@ -31,7 +31,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
-            let store = try options.location.openExisting()
+            let store = try await options.location.openExisting()
             let redactor = try Redactor(
                 redact.enumerated().map { .pattern(name: "custom-\($0.offset + 1)", regex: $0.element) })
             let trace = try await Trace.export(RunID(runID), from: store, redactor: redactor)
@@ -75,7 +75,7 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
             let trace = try Trace(contentsOf: URL(fileURLWithPath: file))
-            let store = try options.location.openOrCreate()
+            let store = try await options.location.openOrCreate()
             let record = try await trace.importRun(into: store, as: id.map { RunID($0) })
             Console.out(
                 "Imported \(file) as run \(record.id) (\(record.workflow), \(record.status), \(record.journalLength) entries)."

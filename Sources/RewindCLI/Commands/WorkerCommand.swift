@@ -24,14 +24,27 @@ struct WorkerCommand: AsyncParsableCommand {
             it takes no new runs, the runs in flight stop at their next journaled point and are given back as \
             `pending` with their journal intact, and the process exits 0; any worker continues them later.
 
+            Queues: a worker executes the runs of the queues it serves (--queue, repeatable; `default` \
+            when none is given). Start a run in a queue with `rewind start WORKFLOW --queue NAME`. On \
+            PostgreSQL, any number of workers on any machines share the runs: each run is claimed by one \
+            of them (FOR UPDATE SKIP LOCKED), new runs and signals wake them at once (LISTEN/NOTIFY), and \
+            a queue can have a limit across all workers (`rewind queues --limit NAME=N`).
+
             Example:
               rewind worker --concurrency 8 --poll-interval 0.5
+              rewind worker --store postgres://rewind@db/rewind --queue emails --concurrency 16
             """)
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(name: .long, help: "The most runs executed at once.")
+    @Option(name: .long, help: "The most runs executed at once by this worker.")
     var concurrency = 4
+
+    @Option(
+        name: .customLong("queue"),
+        help: ArgumentHelp("A queue whose runs this worker executes (repeatable; default: default).", valueName: "name")
+    )
+    var queues: [String] = []
 
     @Option(
         name: .long,
@@ -51,6 +64,9 @@ struct WorkerCommand: AsyncParsableCommand {
         guard (1...10_000).contains(concurrency) else {
             throw ValidationError("--concurrency must be between 1 and 10000.")
         }
+        for queue in queues where queue.isEmpty || queue.count > 200 {
+            throw ValidationError("--queue must name a queue of 1 to 200 characters.")
+        }
         guard pollInterval > 0, pollInterval <= 3600 else {
             throw ValidationError("--poll-interval must be more than 0 and at most 3600 seconds.")
         }
@@ -62,23 +78,24 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         try await withErrorReporting(verbose: options.verbose) {
             let location = try options.location
-            let store = try location.openOrCreate()
+            let store = try await location.openOrCreate()
+            let served = Set(queues.isEmpty ? [RunRecord.defaultQueue] : queues)
             let runtime = options.makeRuntime(
                 store: store, printer: nil, suspendSleepsLongerThan: suspendSleepsLongerThan)
             let reporter = RunEndReporter(store: store, location: location)
             let verboseLogger = options.verbose ? options.makeLogger(label: "rewind.worker") : nil
             let worker = Worker(
-                runtime: runtime, concurrency: concurrency, pollInterval: .seconds(pollInterval),
+                runtime: runtime, concurrency: concurrency, pollInterval: .seconds(pollInterval), queues: served,
                 logger: verboseLogger ?? Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() })
             ) { id, _ in await reporter.reportNow(id) }
             let recovery = AbandonedRunRecovery(
-                runtime: runtime, concurrency: concurrency, interval: .seconds(max(1, pollInterval)),
+                runtime: runtime, concurrency: concurrency, queues: served, interval: .seconds(max(1, pollInterval)),
                 reporter: reporter)
             let group = ServiceGroup(
                 services: [worker, recovery], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: verboseLogger ?? Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() }))
             Console.out(
-                "Worker started (pid \(ProcessInfo.processInfo.processIdentifier)): concurrency \(concurrency), polling every \(Format.duration(pollInterval)), store \(location). Workflows: \(runtime.workflowNames.joined(separator: ", ")). Stop it with Ctrl-C or SIGTERM."
+                "Worker started (pid \(ProcessInfo.processInfo.processIdentifier)): queues \(served.sorted().joined(separator: ", ")), concurrency \(concurrency), polling every \(Format.duration(pollInterval)), store \(location). Workflows: \(runtime.workflowNames.joined(separator: ", ")). Stop it with Ctrl-C or SIGTERM."
             )
             try await group.run()
             await reporter.drain()
@@ -153,6 +170,7 @@ final class RunEndReporter: Sendable {
 struct AbandonedRunRecovery: Service {
     let runtime: Runtime
     let concurrency: Int
+    let queues: Set<String>
     let interval: Duration
     let reporter: RunEndReporter
 
@@ -175,7 +193,7 @@ struct AbandonedRunRecovery: Service {
         else { return }
         let now = runtime.configuration.clock()
         let known = Set(runtime.workflowNames)
-        for run in running where known.contains(run.workflow) {
+        for run in running where known.contains(run.workflow) && queues.contains(run.queue) {
             guard let lease = run.lease, lease.owner != runtime.configuration.owner, lease.expiresAt > now else {
                 continue
             }

@@ -7,8 +7,8 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The store: a SQLite file path (default: $REWIND_STORE, else .rewind/rewind.sqlite in the current directory).",
-            valueName: "path"))
+            "The store: a SQLite file path or a postgres:// URL (default: $REWIND_STORE, else .rewind/rewind.sqlite in the current directory).",
+            valueName: "path-or-url"))
     public var store: String?
 
     /// Whether to print debug logs and error causes.

@@ -1,19 +1,36 @@
 import Foundation
 import Rewind
+import RewindPostgres
 import RewindSQLite
 
-/// Where the `rewind` command finds its store, and how it opens it.
+/// Where the `rewind` command finds its store, and how it opens it: a SQLite file path or a
+/// `postgres://` URL.
 public struct StoreLocation: Sendable, Hashable, CustomStringConvertible {
-    /// The absolute path of the SQLite file.
-    public var path: String
-    /// Whether the path was given with `--store` (so commands printed for the user repeat it).
+    /// What kind of store, and where.
+    public enum Kind: Sendable, Hashable {
+        /// A SQLite file at an absolute path.
+        case sqlite(path: String)
+        /// A PostgreSQL database at a `postgres://` URL.
+        case postgres(url: String)
+    }
+
+    /// What kind of store, and where.
+    public var kind: Kind
+    /// Whether the store was given with `--store` (so commands printed for the user repeat it).
     public var isExplicit: Bool
+
+    /// The absolute path of the SQLite file (for a PostgreSQL store: its URL without the password).
+    public var path: String {
+        switch kind {
+        case .sqlite(let path): return path
+        case .postgres(let url): return PostgresStore.redactedURL(url)
+        }
+    }
 
     /// Resolves the store from the `--store` argument, then `REWIND_STORE`, then the default
     /// `.rewind/rewind.sqlite` under the current directory.
     ///
-    /// - Throws: a ``CLIError`` for a `postgres://` URL (the PostgreSQL store is not available
-    ///   yet) or an empty path.
+    /// - Throws: a ``CLIError`` for an empty path or a malformed `postgres://` URL.
     public init(argument: String?, environment: [String: String], currentDirectory: String) throws {
         let raw: String
         if let argument {
@@ -27,65 +44,81 @@ public struct StoreLocation: Sendable, Hashable, CustomStringConvertible {
             isExplicit = false
         }
         if raw.hasPrefix("postgres://") || raw.hasPrefix("postgresql://") {
-            throw CLIError(
-                "PostgreSQL store not available yet: \(raw) is a PostgreSQL URL, and this version of rewind only opens SQLite files. Pass --store with a file path.",
-                exitCode: ExitStatus.usage)
+            do {
+                _ = try PostgresStore.Configuration(url: raw)
+            } catch let error as RewindError {
+                throw CLIError(error.message, exitCode: ExitStatus.usage)
+            }
+            kind = .postgres(url: raw)
+            return
         }
         guard !raw.isEmpty else {
-            throw CLIError("The store path is empty. Pass --store with a file path.", exitCode: ExitStatus.usage)
+            throw CLIError(
+                "The store path is empty. Pass --store with a file path or a postgres:// URL.",
+                exitCode: ExitStatus.usage)
         }
         var expanded = (raw as NSString).expandingTildeInPath
         if !expanded.hasPrefix("/") {
             expanded = URL(fileURLWithPath: currentDirectory).appendingPathComponent(expanded).path
         }
-        path = URL(fileURLWithPath: expanded).standardizedFileURL.path
+        kind = .sqlite(path: URL(fileURLWithPath: expanded).standardizedFileURL.path)
     }
 
-    /// Whether a file exists at the path.
+    /// Whether the store exists: a file at the path (a PostgreSQL database is taken to exist).
     public var exists: Bool {
+        guard case .sqlite(let path) = kind else { return true }
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
-    /// Opens the existing store; never creates one.
+    /// Opens the existing store; never creates a SQLite file (a PostgreSQL database gets
+    /// Rewind's tables when it has none).
     ///
     /// - Throws: a ``CLIError`` (exit code 3) when there is no file at the path; the store's
-    ///   ``RewindError`` when the file is corrupt, locked, not a Rewind store or newer.
-    public func openExisting() throws -> any RunStore {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIError(
-                "\(path) is a directory, not a store file. Pass --store with the path of a .sqlite file.",
-                exitCode: ExitStatus.storeUnusable)
+    ///   ``RewindError`` when the file is corrupt, locked, not a Rewind store or newer, or the
+    ///   database cannot be reached.
+    public func openExisting() async throws -> any RunStore {
+        if case .sqlite(let path) = kind {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIError(
+                    "\(path) is a directory, not a store file. Pass --store with the path of a .sqlite file.",
+                    exitCode: ExitStatus.storeUnusable)
+            }
+            guard exists else {
+                throw CLIError(
+                    "no store at \(path); run `rewind demo` first or pass --store", exitCode: ExitStatus.notFound)
+            }
         }
-        guard exists else {
-            throw CLIError(
-                "no store at \(path); run `rewind demo` first or pass --store", exitCode: ExitStatus.notFound)
-        }
-        return try open()
+        return try await open()
     }
 
-    /// Opens the store, creating the file and its directory when they do not exist.
-    public func openOrCreate() throws -> any RunStore {
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError(
-                "Cannot create the directory \(directory) for the store: \(error.localizedDescription). Pass --store with a writable path.",
-                exitCode: ExitStatus.storeUnusable)
+    /// Opens the store, creating the file and its directory (or the database's tables) when they do not exist.
+    public func openOrCreate() async throws -> any RunStore {
+        if case .sqlite(let path) = kind {
+            let directory = (path as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError(
+                    "Cannot create the directory \(directory) for the store: \(error.localizedDescription). Pass --store with a writable path.",
+                    exitCode: ExitStatus.storeUnusable)
+            }
         }
-        return try open()
+        return try await open()
     }
 
-    private func open() throws -> any RunStore {
-        try StoreLocation.opener(path)
+    private func open() async throws -> any RunStore {
+        switch kind {
+        case .sqlite(let path):
+            return try SQLiteStore(path: path)
+        case .postgres(let url):
+            return try await PostgresStore(url: url)
+        }
     }
 
-    /// How a path becomes a store: the SQLite store, durability normal.
-    static let opener: @Sendable (String) throws -> any RunStore = { path in try SQLiteStore(path: path) }
-
-    /// The text to repeat in a command printed for the user: `--store PATH` when the store was given explicitly.
+    /// The text to repeat in a command printed for the user: `--store PATH` when the store was
+    /// given explicitly (a URL without its password: PGPASSWORD supplies it).
     var commandArgument: String { isExplicit ? " --store \(shellQuoted(path))" : "" }
 
     public var description: String { path }
