@@ -96,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "rewind-bench",
             dependencies: [
-                "Rewind", "RewindSQLite", "RewindAgents", .product(name: "GRDB", package: "GRDB.swift"),
+                "Rewind", "RewindSQLite", "RewindPostgres", "RewindAgents",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .executableTarget(
@@ -153,10 +154,20 @@ let package = Package(
             name: "RewindSQLiteTests",
             dependencies: ["Rewind", "RewindSQLite", "RewindTesting", "RewindTestWorker"]
         ),
+        .executableTarget(
+            name: "RewindPostgresWorker",
+            dependencies: [
+                "Rewind", "RewindPostgres",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RewindPostgresWorker"
+        ),
         .testTarget(
             name: "RewindPostgresTests",
             dependencies: [
-                "Rewind", "RewindPostgres", "RewindTesting",
+                "Rewind", "RewindPostgres", "RewindTesting", "RewindPostgresWorker", "rewind",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

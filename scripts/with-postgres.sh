@@ -11,8 +11,9 @@
 # as root, so as root initdb and pg_ctl run as the `postgres` user.
 #
 # Exported to the command: REWIND_POSTGRES_URL (the superuser `postgres`, password `rewind`,
-# database `postgres`), and for tests that stop the server on purpose REWIND_POSTGRES_RESTART
-# (a script: `stop`, `start` or `restart`).
+# database `postgres`), and for the test that stops a server on purpose a second server of its
+# own, REWIND_POSTGRES_OUTAGE_URL, with REWIND_POSTGRES_RESTART (a script: `stop`, `start` or
+# `restart`) that controls it.
 set -euo pipefail
 
 if [ -n "${REWIND_POSTGRES_URL:-}" ]; then
@@ -53,20 +54,32 @@ as_server_user() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-dir=$(mktemp -d /tmp/rewind-postgres.XXXXXX)
-chmod 755 "$dir"
-if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-echo rewind > "$dir/password"
-if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/password"; fi
-as_server_user "$bindir/initdb" -D "$dir/data" -U postgres --pwfile="$dir/password" \
-    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 > "$dir/initdb.log" 2>&1 || {
-    cat "$dir/initdb.log" >&2
-    exit 1
+dirs=()
+stop_servers() {
+    for dir in "${dirs[@]}"; do
+        as_server_user "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null 2>&1 || true
+        rm -rf "$dir"
+    done
 }
+trap stop_servers EXIT
 
-cat > "$dir/control" <<EOF
+# Creates and starts a cluster in a new directory on a free port; sets $dir and $port.
+start_cluster() {
+    dir=$(mktemp -d /tmp/rewind-postgres.XXXXXX)
+    dirs+=("$dir")
+    chmod 755 "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+    echo rewind > "$dir/password"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir/password"; fi
+    as_server_user "$bindir/initdb" -D "$dir/data" -U postgres --pwfile="$dir/password" \
+        --auth-local=trust --auth-host=scram-sha-256 -E UTF8 > "$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
+        exit 1
+    }
+
+    cat > "$dir/control" <<EOF
 #!/usr/bin/env bash
 # stop | start | restart the test server (for tests that take the database away on purpose)
 set -euo pipefail
@@ -78,22 +91,29 @@ case "\${1:-restart}" in
     *) echo "usage: \$0 stop|start|restart" >&2; exit 2 ;;
 esac
 EOF
-chmod 755 "$dir/control"
+    chmod 755 "$dir/control"
 
-stop_server() {
-    as_server_user "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null 2>&1 || true
-    rm -rf "$dir"
+    # In the configuration file, not on the command line, so the control script's stop + start keeps them.
+    cat >> "$dir/data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+max_connections = 300
+EOF
+    as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start > /dev/null || {
+        cat "$dir/server.log" >&2
+        exit 1
+    }
+    echo "== PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir/data)" >&2
 }
-trap stop_server EXIT
 
-as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start > /dev/null || {
-    cat "$dir/server.log" >&2
-    exit 1
-}
-echo "== PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir/data)" >&2
-
+# The server the tests share.
+start_cluster
 export REWIND_POSTGRES_URL="postgres://postgres:rewind@127.0.0.1:$port/postgres"
+# A second server of its own for the test that stops and starts it, so that the outage does
+# not reach the tests running at the same time.
+start_cluster
+export REWIND_POSTGRES_OUTAGE_URL="postgres://postgres:rewind@127.0.0.1:$port/postgres"
 export REWIND_POSTGRES_RESTART="$dir/control"
 status=0
 "$@" || status=$?

@@ -110,6 +110,14 @@ enum PostgresSchema {
     ///
     /// - Throws: ``RewindError/Code/newerSchema`` when the database holds a newer version.
     static func migrate(_ connection: PostgresConnection, logger: Logger, displayURL: String) async throws {
+        try await unwrappingTransactionErrors {
+            try await migrateInTransaction(connection, logger: logger, displayURL: displayURL)
+        }
+    }
+
+    private static func migrateInTransaction(
+        _ connection: PostgresConnection, logger: Logger, displayURL: String
+    ) async throws {
         try await connection.withTransaction(logger: logger) { connection in
             _ = try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger

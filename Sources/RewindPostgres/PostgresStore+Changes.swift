@@ -107,12 +107,19 @@ final class ChangeListener: Sendable {
                 delay = .milliseconds(100)
                 // Notifications sent while no connection listened were missed: look again.
                 changed()
-                try await withTaskCancellationHandler {
-                    try await connection.listen(on: PostgresStore.changeChannel) { notifications in
-                        for try await _ in notifications { changed() }
+                // Closed on every path: a connection must not be released open (the server going
+                // away ends `listen` with an error).
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: PostgresStore.changeChannel) { notifications in
+                            for try await _ in notifications { changed() }
+                        }
+                    } onCancel: {
+                        connection.close()
                     }
-                } onCancel: {
-                    connection.close()
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
                 try? await connection.close()
             } catch {

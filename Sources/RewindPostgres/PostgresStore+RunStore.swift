@@ -16,7 +16,9 @@ extension PostgresStore {
     ) async throws -> T {
         let (client, logger) = (self.client, self.logger)
         return try await withRetries(runID: runID) { _ in
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            try await unwrappingTransactionErrors {
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         }
     }
 
@@ -174,11 +176,11 @@ extension PostgresStore {
             """)
         let query = sql.query
         let (client, logger) = (self.client, self.logger)
-        let written: Bool = try await withRetries(runID: id) { attempt in
+        let (written, retried) = try await withRetries(runID: id) { attempt in
             do {
-                return try await !client.query(query, logger: logger).collect().isEmpty
+                return (try await !client.query(query, logger: logger).collect().isEmpty, attempt > 1)
             } catch  where Self.sqlState(error) == "23505" {
-                return false  // a duplicate (run, seq): another writer got there first
+                return (false, attempt > 1)  // a duplicate (run, seq): another writer got there first
             }
         }
         if written { return }
@@ -188,7 +190,7 @@ extension PostgresStore {
         }
         // A retried append whose first attempt committed before its connection dropped finds
         // its own entries there: that is success, not a conflict.
-        if run.journalLength == expectedSeq + entries.count, !entries.isEmpty,
+        if retried, run.journalLength == expectedSeq + entries.count, !entries.isEmpty,
             try await ownEntries(of: id, in: expectedSeq..<(expectedSeq + entries.count)).map(\.identity)
                 == entries.map(\.identity)
         {

@@ -284,6 +284,11 @@ public final class PostgresStore: RunStore {
     }
 
     func mapError(_ error: any Error, runID: RunID? = nil) -> any Error {
+        Self.mapError(error, configuration: configuration, runID: runID)
+    }
+
+    /// A ``RewindError`` that says what failed and what to do, for an error from the server or the connection.
+    static func mapError(_ error: any Error, configuration: Configuration, runID: RunID? = nil) -> any Error {
         if error is RewindError || error is CancellationError { return error }
         let url = configuration.displayURL
         if error is DeadlineExceeded {
@@ -356,19 +361,78 @@ public final class PostgresStore: RunStore {
     }
 }
 
+/// Runs a transaction, throwing the error that made it fail rather than postgres-nio's wrapper
+/// (so a ``RewindError`` thrown inside keeps its code, and a lost connection is seen as one).
+func unwrappingTransactionErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PostgresTransactionError {
+        throw error.closureError ?? error.beginError ?? error.commitError ?? error
+    }
+}
+
 /// An operation took longer than its deadline.
 struct DeadlineExceeded: Error {}
 
 /// Runs `body`, cancelling it and throwing ``DeadlineExceeded`` when it takes longer than `limit`.
 func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
+    // Not a task group: a group waits for its children, and an operation stuck on a dead
+    // connection may not answer cancellation. The caller gets the deadline error at the deadline
+    // (or a CancellationError when cancelled); the stuck operation is cancelled and ends on its own.
+    let race = DeadlineRace<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            race.begin(continuation)
+            race.add(
+                Task {
+                    do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+                })
+            race.add(
+                Task {
+                    guard (try? await Task.sleep(for: limit)) != nil else { return }
+                    race.finish(.failure(DeadlineExceeded()))
+                })
+        }
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first of an operation, its deadline and cancellation resumes the waiter; the rest are cancelled.
+private final class DeadlineRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var result: Result<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func begin(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
             return nil
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
-        return value
+        if let early { continuation.resume(with: early) }
+    }
+
+    func add(_ task: Task<Void, Never>) {
+        let finished = state.withLock { state in
+            state.tasks.append(task)
+            return state.result != nil
+        }
+        if finished { task.cancel() }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, tasks) = state.withLock {
+            state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard state.result == nil else { return (nil, []) }
+            state.result = result
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: result)
     }
 }

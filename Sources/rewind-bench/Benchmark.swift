@@ -14,6 +14,8 @@ struct Benchmark: Sendable {
     var target: Target?
     /// How many repetitions at most (some measurements are deterministic and need one).
     var maximumRepetitions: Int = .max
+    /// Sample details also reported as keys of their own (detail name → key), as medians.
+    var alsoReports: [String: String] = [:]
     /// Measures one repetition.
     var measure: @Sendable (BenchmarkContext) async throws -> Sample
 

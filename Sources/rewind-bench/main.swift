@@ -31,6 +31,15 @@ extension Benchmark {
         .traceReplay1000,
         .signalToContinue(otherProcess: false),
         .signalToContinue(otherProcess: true),
+        // Many workers on one store. The PostgreSQL keys need REWIND_POSTGRES_URL
+        // (scripts/with-postgres.sh starts a local server); without it they are listed under `skipped`.
+        .workerThroughput(.sqlite, workers: 1),
+        .workerThroughput(.sqlite, workers: 2),
+        .workerThroughput(.sqlite, workers: 4),
+        .postgresStep,
+        .workerThroughput(.postgres, workers: 1),
+        .workerThroughput(.postgres, workers: 2),
+        .workerThroughput(.postgres, workers: 4),
     ]
 }
 
@@ -142,6 +151,7 @@ let repetitions = options.repetitions ?? (options.quick ? 2 : 5)
 var results: [String: Double] = [:]
 var details: [String: Any] = [:]
 var failures: [String: String] = [:]
+var skipped: [String: String] = [:]
 for benchmark in Benchmark.all where options.only?.contains(benchmark.key) ?? true {
     var samples: [Benchmark.Sample] = []
     let count = min(repetitions, benchmark.maximumRepetitions)
@@ -152,6 +162,10 @@ for benchmark in Benchmark.all where options.only?.contains(benchmark.key) ?? tr
             samples.append(sample)
             progress("\(benchmark.key) [\(repetition)/\(count)]: \(String(format: "%.2f", sample.value))")
         }
+    } catch let error as BenchmarkSkipped {
+        skipped[benchmark.key] = error.description
+        progress("\(benchmark.key): skipped: \(error)")
+        continue
     } catch {
         failures[benchmark.key] = String(describing: error)
         progress("\(benchmark.key): failed: \(error)")
@@ -159,6 +173,9 @@ for benchmark in Benchmark.all where options.only?.contains(benchmark.key) ?? tr
     }
     let value = median(samples.map(\.value))
     results[benchmark.key] = value
+    for (name, key) in benchmark.alsoReports {
+        results[key] = median(samples.compactMap { $0.detail[name] })
+    }
     var detail: [String: Any] = ["samples": samples.map { rounded($0.value) }]
     for (name, number) in samples.last?.detail ?? [:] { detail[name] = rounded(number) }
     details[benchmark.key] = detail
@@ -172,6 +189,7 @@ var pass: [String: Bool] = [:]
 for benchmark in Benchmark.all {
     guard let value = results[benchmark.key] else { continue }
     output[benchmark.key] = rounded(value)
+    for key in benchmark.alsoReports.values { output[key] = results[key].map(rounded) }
     if let target = benchmark.target {
         targets[benchmark.key] = target.text
         if let met = target.isMet(by: value, results: results) { pass[benchmark.key] = met }
@@ -186,6 +204,7 @@ output["quick"] = options.quick
 output["repetitions"] = repetitions
 output["details"] = details
 if !failures.isEmpty { output["errors"] = failures }
+if !skipped.isEmpty { output["skipped"] = skipped }
 
 let json = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys])
 print(String(decoding: json, as: UTF8.self))

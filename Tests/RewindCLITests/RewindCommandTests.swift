@@ -173,11 +173,20 @@ struct RewindCommandTests {
         #expect(!FileManager.default.fileExists(atPath: store + "-wal"))
     }
 
-    @Test func postgresURLIsNotAvailableYet() async throws {
+    @Test func refusedPostgresConnectionIsAClearErrorWithoutThePassword() async throws {
         let directory = try TemporaryDirectory()
-        let result = try await rewind.run(["runs", "--store", "postgres://localhost/rewind"], in: directory.url)
-        #expect(result.status == 64)
-        #expect(result.stderr.contains("PostgreSQL store not available yet"))
+        // Port 1 on the loopback address: nothing listens there, so the connection is refused at once.
+        let url = "postgres://rewind:s3cret-pw@127.0.0.1:1/rewind?connect_timeout=2"
+        for arguments in [["runs"], ["show", "x"], ["demo", "--delay", "0"]] {
+            let result = try await rewind.run(arguments + ["--store", url], in: directory.url)
+            #expect(result.status == 4, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("error: Cannot connect to PostgreSQL at postgres://rewind@127.0.0.1:1/"))
+            #expect(result.stderr.contains("Check that the server is running"))
+            #expect(!result.stderr.contains("s3cret-pw"))
+        }
+        let fromEnvironment = try await rewind.run(["runs"], in: directory.url, environment: ["REWIND_STORE": url])
+        #expect(fromEnvironment.status == 4)
+        #expect(fromEnvironment.stderr.contains("Cannot connect to PostgreSQL"))
     }
 
     @Test func resumingARunOfAnUnregisteredWorkflowSaysSo() async throws {

@@ -41,17 +41,19 @@ struct CrashRecoveryTests {
             let effects = dir.path("effects.log")
             let arguments = [
                 "--store", store, "--run", "r\(round)", "--steps", "\(Self.steps)", "--effects", effects, "--step-ms",
-                "4",
+                "20",
             ]
             let child = try Worker.start(arguments)
-            // Wait until some steps ran, then kill at a random moment.
+            // Kill after a random number of steps, at a random moment within the next step. Steps take
+            // 20 ms, so the kill lands well before the end even on a loaded machine.
+            let target = Int.random(in: 3...35)
             let deadline = Date().addingTimeInterval(60)
-            while (try? Worker.effectCounts(effects).count) ?? 0 < 5, Date() < deadline {
-                try await Task.sleep(for: .milliseconds(5))
+            while (try? Worker.effectCounts(effects).count) ?? 0 < target, Date() < deadline {
+                try await Task.sleep(for: .milliseconds(2))
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...60)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...19)))
             child.kill9()
-            #expect(child.waitForExit() == SIGKILL)
+            #expect(child.waitForExit() == SIGKILL, "round \(round): the child ended before the kill")
             let before = try Worker.effectCounts(effects).count
 
             let resumed = try Worker.start(arguments)
