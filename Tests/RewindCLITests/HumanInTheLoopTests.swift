@@ -73,7 +73,9 @@ struct HumanInTheLoopTests {
 
     @Test func approvalSentBeforeTheWaitIsKept() async throws {
         let fixture = try HumanInTheLoopFixture()
-        let start = try fixture.startDraft(id: "note-b", ["topic": .string(Self.topic), "pauseSeconds": 2])
+        // The pause between the draft and the wait is the window for the early approval: wide
+        // enough that a loaded machine (the whole suite runs in parallel) still sends it in time.
+        let start = try fixture.startDraft(id: "note-b", ["topic": .string(Self.topic), "pauseSeconds": 8])
         try await fixture.waitFor("note-b", "draft recorded") { run, journal in
             run.status == .running && Self.hasEntry(journal, kind: .llm, prefix: "draft")
         }
