@@ -109,51 +109,6 @@ enum PostgresRows {
 
     // MARK: Entries
 
-    /// An entry ready to be written: its payloads resolved to inline bytes or blobs.
-    struct PreparedEntry: Sendable {
-        var entry: JournalEntry
-        var input: StoreCoding.StoredPayload
-        var value: StoreCoding.StoredPayload
-
-        init(_ entry: JournalEntry, limit: Int) throws {
-            self.entry = entry
-            input = try StoreCoding.storedPayload(entry.input, limit: limit)
-            if case .value(let payload) = entry.outcome {
-                value = try StoreCoding.storedPayload(payload, limit: limit)
-            } else {
-                value = StoreCoding.StoredPayload()
-            }
-        }
-
-        var blobs: [StoreCoding.Blob] { [input.blob, value.blob].compactMap { $0 } }
-
-        /// Binds every column of ``entryColumns`` (cast to its type) and returns the placeholders.
-        func bind(into sql: inout SQLBuilder) -> [String] {
-            let outcome: Int
-            var error: Data?
-            switch entry.outcome {
-            case .value: outcome = 0
-            case .error(let recorded):
-                outcome = 1
-                error = StoreCoding.errorJSON(recorded)
-            case .started: outcome = 2
-            }
-            let types = PostgresRows.entryTypes
-            return [
-                sql.bind(entry.seq, as: types[0]), sql.bind(entry.kind.rawValue, as: types[1]),
-                sql.bind(entry.name, as: types[2]), sql.bind(entry.inputHash, as: types[3]),
-                sql.bind(input.inline, as: types[4]), sql.bind(input.blob?.hash, as: types[5]),
-                sql.bind(Int16(outcome), as: types[6]), sql.bind(value.inline, as: types[7]),
-                sql.bind(value.blob?.hash, as: types[8]), sql.bind(error, as: types[9]),
-                sql.bind(seconds(entry.startedAt), as: types[10]), sql.bind(entry.duration, as: types[11]),
-                sql.bind(entry.attempts, as: types[12]), sql.bind(entry.usage?.inputTokens, as: types[13]),
-                sql.bind(entry.usage?.outputTokens, as: types[14]), sql.bind(entry.usage?.costUSD, as: types[15]),
-                sql.bind(entry.usage?.model, as: types[16]),
-                sql.bind(entry.state.map(StateChangeCoding.encode), as: types[17]),
-            ]
-        }
-    }
-
     /// Appends `INSERT INTO rewind_blobs …` for the blobs (no-op for content already stored).
     static func insertBlobs(_ blobs: [StoreCoding.Blob], into sql: inout SQLBuilder) {
         let rows = blobs.map { blob in
@@ -227,5 +182,25 @@ enum PostgresRows {
             outcome: outcome, startedAt: StoreCoding.date(try row[10].decode(Double.self)),
             duration: try row[11].decode(Double.self), attempts: try row[12].decode(Int.self), usage: usage,
             state: try row[17].decode(Data?.self).map(StateChangeCoding.decode))
+    }
+}
+
+extension StoreCoding.PreparedEntry {
+    /// Binds every column of ``entryColumns`` (cast to its type) and returns the placeholders.
+    func bind(into sql: inout SQLBuilder) -> [String] {
+        let (outcome, error) = outcomeColumns
+        let types = PostgresRows.entryTypes
+        return [
+            sql.bind(entry.seq, as: types[0]), sql.bind(entry.kind.rawValue, as: types[1]),
+            sql.bind(entry.name, as: types[2]), sql.bind(entry.inputHash, as: types[3]),
+            sql.bind(input.inline, as: types[4]), sql.bind(input.blob?.hash, as: types[5]),
+            sql.bind(Int16(outcome), as: types[6]), sql.bind(value.inline, as: types[7]),
+            sql.bind(value.blob?.hash, as: types[8]), sql.bind(error, as: types[9]),
+            sql.bind(StoreCoding.seconds(entry.startedAt), as: types[10]), sql.bind(entry.duration, as: types[11]),
+            sql.bind(entry.attempts, as: types[12]), sql.bind(entry.usage?.inputTokens, as: types[13]),
+            sql.bind(entry.usage?.outputTokens, as: types[14]), sql.bind(entry.usage?.costUSD, as: types[15]),
+            sql.bind(entry.usage?.model, as: types[16]),
+            sql.bind(entry.state.map(StateChangeCoding.encode), as: types[17]),
+        ]
     }
 }

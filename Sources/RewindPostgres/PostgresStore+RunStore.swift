@@ -138,7 +138,7 @@ extension PostgresStore {
     public func append(_ entries: [JournalEntry], to id: RunID, expectedSeq: Int, leaseOwner: String?) async throws {
         try JournalEntry.checkDense(entries, from: expectedSeq, runID: id)
         let limit = configuration.inlinePayloadLimit
-        let prepared = try entries.map { try PostgresRows.PreparedEntry($0, limit: limit) }
+        let prepared = try entries.map { try StoreCoding.PreparedEntry($0, limit: limit) }
         var sql = SQLBuilder()
         let runID = sql.bind(id.rawValue)
         let expected = sql.bind(expectedSeq)
@@ -200,7 +200,7 @@ extension PostgresStore {
     }
 
     public func completeStarted(_ entry: JournalEntry, leaseOwner: String?) async throws {
-        let prepared = try PostgresRows.PreparedEntry(entry, limit: configuration.inlinePayloadLimit)
+        let prepared = try StoreCoding.PreparedEntry(entry, limit: configuration.inlinePayloadLimit)
         let id = entry.runID
         var sql = SQLBuilder()
         let runID = sql.bind(id.rawValue)

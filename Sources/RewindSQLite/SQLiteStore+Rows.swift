@@ -72,51 +72,6 @@ enum SQLiteRows {
 
     // MARK: Entries
 
-    /// An entry ready to be written: its payloads resolved to inline bytes or blobs.
-    struct PreparedEntry: Sendable {
-        var entry: JournalEntry
-        var input: StoreCoding.StoredPayload
-        var value: StoreCoding.StoredPayload
-
-        init(_ entry: JournalEntry, limit: Int) throws {
-            self.entry = entry
-            input = try StoreCoding.storedPayload(entry.input, limit: limit)
-            if case .value(let payload) = entry.outcome {
-                value = try StoreCoding.storedPayload(payload, limit: limit)
-            } else {
-                value = StoreCoding.StoredPayload()
-            }
-        }
-
-        var blobs: [StoreCoding.Blob] { [input.blob, value.blob].compactMap { $0 } }
-
-        /// The values of every column, `run_id` first, in ``entryColumns`` order, for the raw insert.
-        func values(runID: RunID) -> [SQLValue] {
-            let outcome: Int
-            var error: Data?
-            switch entry.outcome {
-            case .value: outcome = 0
-            case .error(let recorded):
-                outcome = 1
-                error = StoreCoding.errorJSON(recorded)
-            case .started: outcome = 2
-            }
-            return [
-                .text(runID.rawValue), .integer(Int64(entry.seq)), .text(entry.kind.rawValue), .text(entry.name),
-                SQLValue(entry.inputHash), SQLValue(input.inline), SQLValue(input.blob?.hash),
-                .integer(Int64(outcome)), SQLValue(value.inline), SQLValue(value.blob?.hash), SQLValue(error),
-                .real(date(entry.startedAt)), .real(entry.duration), .integer(Int64(entry.attempts)),
-                SQLValue(entry.usage?.inputTokens), SQLValue(entry.usage?.outputTokens), SQLValue(entry.usage?.costUSD),
-                SQLValue(entry.usage?.model), SQLValue(entry.state.map(StateChangeCoding.encode)),
-            ]
-        }
-
-        /// The values of every column after `run_id`, in ``entryColumns`` order, as GRDB arguments.
-        var arguments: [(any DatabaseValueConvertible)?] {
-            values(runID: entry.runID).dropFirst().map(\.databaseValue)
-        }
-    }
-
     static func insertBlobs(_ blobs: [StoreCoding.Blob], _ db: Database) throws {
         guard !blobs.isEmpty else { return }
         let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)")
@@ -177,5 +132,25 @@ enum SQLiteRows {
             runID: runID, seq: seq, kind: EntryKind(rawValue: row[1]), name: row[2], inputHash: row[3], input: input,
             outcome: outcome, startedAt: date(row[10] as Double), duration: row[11], attempts: row[12], usage: usage,
             state: state)
+    }
+}
+
+extension StoreCoding.PreparedEntry {
+    /// The values of every column, `run_id` first, in ``entryColumns`` order, for the raw insert.
+    func values(runID: RunID) -> [SQLValue] {
+        let (outcome, error) = outcomeColumns
+        return [
+            .text(runID.rawValue), .integer(Int64(entry.seq)), .text(entry.kind.rawValue), .text(entry.name),
+            SQLValue(entry.inputHash), SQLValue(input.inline), SQLValue(input.blob?.hash),
+            .integer(Int64(outcome)), SQLValue(value.inline), SQLValue(value.blob?.hash), SQLValue(error),
+            .real(StoreCoding.seconds(entry.startedAt)), .real(entry.duration), .integer(Int64(entry.attempts)),
+            SQLValue(entry.usage?.inputTokens), SQLValue(entry.usage?.outputTokens), SQLValue(entry.usage?.costUSD),
+            SQLValue(entry.usage?.model), SQLValue(entry.state.map(StateChangeCoding.encode)),
+        ]
+    }
+
+    /// The values of every column after `run_id`, in ``entryColumns`` order, as GRDB arguments.
+    var arguments: [(any DatabaseValueConvertible)?] {
+        values(runID: entry.runID).dropFirst().map(\.databaseValue)
     }
 }

@@ -118,7 +118,7 @@ extension SQLiteStore {
     public func append(_ entries: [JournalEntry], to id: RunID, expectedSeq: Int, leaseOwner: String?) async throws {
         try JournalEntry.checkDense(entries, from: expectedSeq, runID: id)
         let limit = configuration.inlinePayloadLimit
-        let prepared = try entries.map { try SQLiteRows.PreparedEntry($0, limit: limit) }
+        let prepared = try entries.map { try StoreCoding.PreparedEntry($0, limit: limit) }
         // Built before the write lock is taken: the transaction only binds and steps.
         let rows = prepared.map { $0.values(runID: id) }
         let blobs = prepared.flatMap(\.blobs)
@@ -154,7 +154,7 @@ extension SQLiteStore {
     }
 
     public func completeStarted(_ entry: JournalEntry, leaseOwner: String?) async throws {
-        let prepared = try SQLiteRows.PreparedEntry(entry, limit: configuration.inlinePayloadLimit)
+        let prepared = try StoreCoding.PreparedEntry(entry, limit: configuration.inlinePayloadLimit)
         let id = entry.runID
         try await groupWrite(runID: id) { db in
             let row = try Row.fetchOne(

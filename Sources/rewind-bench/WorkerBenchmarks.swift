@@ -140,9 +140,12 @@ extension Benchmark {
                         return count
                     }
                     if count == runs { doneContinuation.yield() }
-                case .success(let record):
+                case .success(let record) where record.status == .failed || record.status == .cancelled:
                     failures.withLock { $0.append("run \(record.id) ended \(record.status.rawValue)") }
                     doneContinuation.yield()
+                case .success:
+                    // Given back as pending (another worker had it): a worker takes it again.
+                    break
                 case .failure(let error as RewindError) where error.code == .runLocked || error.code == .leaseLost:
                     break
                 case .failure(let error):

@@ -45,14 +45,24 @@ struct CrashRecoveryTests {
             ]
             let child = try Worker.start(arguments)
             // Kill after a random number of steps, at a random moment within the next step. Steps take
-            // 20 ms, so the kill lands well before the end even on a loaded machine.
+            // 20 ms. The watching runs on a thread of its own, not in this task: other suites running
+            // at the same time may block the few threads of the concurrency pool for a while.
             let target = Int.random(in: 3...35)
-            let deadline = Date().addingTimeInterval(60)
-            while (try? Worker.effectCounts(effects).count) ?? 0 < target, Date() < deadline {
-                try await Task.sleep(for: .milliseconds(2))
+            let pause = UInt32.random(in: 0...19_000)
+            let killed = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(60)
+                while (try? Worker.effectCounts(effects).count) ?? 0 < target, Date() < deadline { usleep(2_000) }
+                usleep(pause)
+                child.kill9()
+                killed.signal()
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...19)))
-            child.kill9()
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    killed.wait()
+                    continuation.resume()
+                }
+            }
             #expect(child.waitForExit() == SIGKILL, "round \(round): the child ended before the kill")
             let before = try Worker.effectCounts(effects).count
 

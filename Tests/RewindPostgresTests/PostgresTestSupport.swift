@@ -84,7 +84,17 @@ enum PostgresTestServer {
     /// With `posix_spawn` and `waitpid`, not Foundation's `Process`: on Linux `Process` notices
     /// the exit when a socket it gave the child is closed, and the server that `pg_ctl start`
     /// leaves running inherits that socket, so `waitUntilExit` would wait for the server to stop.
-    static func control(_ action: String) throws {
+    static func control(_ action: String) async throws {
+        // On a Dispatch thread: pg_ctl takes a second or more, and blocking the concurrency
+        // pool's few threads that long stalls the tests running at the same time.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runControl(action) })
+            }
+        }
+    }
+
+    private static func runControl(_ action: String) throws {
         guard let script = controlScript else { throw TestSetupError("REWIND_POSTGRES_RESTART is not set") }
         var pid: pid_t = 0
         let arguments = [script, action]

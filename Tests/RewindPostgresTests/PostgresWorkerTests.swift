@@ -135,9 +135,9 @@ struct PostgresWorkerTests {
             try effects(effectsPath).values.reduce(0) { $0 + $1.count } >= 10
         }
         // The database goes away for a second and comes back; nothing in flight may fail.
-        try PostgresTestServer.control("stop")
+        try await PostgresTestServer.control("stop")
         try await Task.sleep(for: .seconds(1))
-        try PostgresTestServer.control("start")
+        try await PostgresTestServer.control("start")
         try await waitUntil(
             "the runs to complete after the restart", timeout: .seconds(180), interval: .milliseconds(250)
         ) {

@@ -82,4 +82,33 @@ package enum StoreCoding {
 
     /// A date read back from ``seconds(_:)``.
     package static func date(_ seconds: Double) -> Date { Date(timeIntervalSinceReferenceDate: seconds) }
+
+    /// An entry ready to be written: its payloads resolved to inline bytes or blobs.
+    package struct PreparedEntry: Sendable {
+        package var entry: JournalEntry
+        package var input: StoredPayload
+        package var value: StoredPayload
+
+        package init(_ entry: JournalEntry, limit: Int) throws {
+            self.entry = entry
+            input = try StoreCoding.storedPayload(entry.input, limit: limit)
+            if case .value(let payload) = entry.outcome {
+                value = try StoreCoding.storedPayload(payload, limit: limit)
+            } else {
+                value = StoredPayload()
+            }
+        }
+
+        /// The blobs to store with the entry.
+        package var blobs: [Blob] { [input.blob, value.blob].compactMap { $0 } }
+
+        /// The `outcome` column (0 value, 1 error, 2 started) and the `error` column.
+        package var outcomeColumns: (code: Int, error: Data?) {
+            switch entry.outcome {
+            case .value: return (0, nil)
+            case .error(let recorded): return (1, StoreCoding.errorJSON(recorded))
+            case .started: return (2, nil)
+            }
+        }
+    }
 }
