@@ -39,16 +39,49 @@ extension SQLiteStore {
     }
 
     public func dueRuns(now: Date, limit: Int) async throws -> [RunRecord] {
-        let time = SQLiteRows.date(now)
-        return try await read { db in
-            let statement = try db.cachedStatement(
+        try await read { db in try Self.dueRuns(now: now, limit: limit, db) }
+    }
+
+    /// Selects due runs and leases them in one write transaction, so that a run another worker
+    /// claimed — or finished — since it was listed is never taken again.
+    public func claimDueRuns(_ request: ClaimRequest) async throws -> [RunRecord] {
+        guard request.limit > 0 else { return [] }
+        return try await write { db in
+            // More than the limit: runs of other queues or workflows are skipped here.
+            let due = try Self.dueRuns(now: request.now, limit: max(request.limit * 4, 64), db)
+            let update = try db.cachedStatement(
                 sql: """
-                    SELECT \(SQLiteRows.runSelectColumns) FROM runs
-                    WHERE (status IN ('pending', 'running') AND (lease_expires_at IS NULL OR lease_expires_at <= ?))
-                       OR (status = 'suspended' AND wake_at <= ?)
-                    ORDER BY id LIMIT ?
+                    UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0,
+                    waiting_for = NULL, wake_at = NULL, updated_at = ? WHERE id = ?
                     """)
-            return try Row.fetchAll(statement, arguments: [time, time, max(0, limit)]).map(SQLiteRows.run)
+            var claimed: [RunRecord] = []
+            for var run in due where request.accepts(run) {
+                try update.execute(arguments: [
+                    request.lease.owner, SQLiteRows.date(request.lease.expiresAt), SQLiteRows.date(request.now),
+                    run.id.rawValue,
+                ])
+                run.lease = request.lease
+                run.status = .running
+                run.cancelRequested = false
+                run.waitingFor = nil
+                run.wakeAt = nil
+                run.updatedAt = request.now
+                claimed.append(run)
+                if claimed.count == request.limit { break }
+            }
+            return claimed
         }
+    }
+
+    private static func dueRuns(now: Date, limit: Int, _ db: Database) throws -> [RunRecord] {
+        let time = SQLiteRows.date(now)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT \(SQLiteRows.runSelectColumns) FROM runs
+                WHERE (status IN ('pending', 'running') AND (lease_expires_at IS NULL OR lease_expires_at <= ?))
+                   OR (status = 'suspended' AND wake_at <= ?)
+                ORDER BY id LIMIT ?
+                """)
+        return try Row.fetchAll(statement, arguments: [time, time, max(0, limit)]).map(SQLiteRows.run)
     }
 }

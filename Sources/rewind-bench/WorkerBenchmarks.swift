@@ -126,7 +126,7 @@ extension Benchmark {
         for _ in 0..<runs {
             try await enqueuer.enqueue(workflowNamed: stepsWorkflow.name, input: .int(steps))
         }
-        let completed = Mutex(0)
+        let completed = Mutex<Set<RunID>>([])
         let failures = Mutex<[String]>([])
         let (allDone, doneContinuation) = AsyncStream<Void>.makeStream()
         let workers = stores.map { store in
@@ -135,9 +135,9 @@ extension Benchmark {
             return Worker(runtime: runtime, concurrency: 8, pollInterval: .milliseconds(100)) { _, result in
                 switch result {
                 case .success(let record) where record.status == .completed:
-                    let count = completed.withLock { count in
-                        count += 1
-                        return count
+                    let count = completed.withLock { completed in
+                        completed.insert(record.id)
+                        return completed.count
                     }
                     if count == runs { doneContinuation.yield() }
                 case .success(let record) where record.status == .failed || record.status == .cancelled:
