@@ -147,6 +147,26 @@ public final class InMemoryStore: RunStore {
         }
     }
 
+    /// Selects and leases due runs under one lock: a run claimed or finished meanwhile is never taken.
+    public func claimDueRuns(_ request: ClaimRequest) async throws -> [RunRecord] {
+        guard request.limit > 0 else { return [] }
+        return contents.withLock { contents in
+            let due = contents.runs.values.filter { $0.isDue(at: request.now) && request.accepts($0) }
+                .sorted { $0.id < $1.id }.prefix(request.limit)
+            return due.map { run in
+                var run = run
+                run.lease = request.lease
+                run.status = .running
+                run.cancelRequested = false
+                run.waitingFor = nil
+                run.wakeAt = nil
+                run.updatedAt = request.now
+                contents.runs[run.id] = run
+                return run
+            }
+        }
+    }
+
     public func requestCancellation(_ id: RunID) async throws {
         try contents.withLock { contents in
             guard var run = contents.runs[id] else { throw RewindError.runNotFound(id) }
