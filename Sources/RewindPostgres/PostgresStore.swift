@@ -253,7 +253,7 @@ public final class PostgresStore: RunStore {
                 }
                 logger.warning(
                     "Lost the connection to PostgreSQL; retrying",
-                    metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
+                    metadata: ["attempt": "\(attempt)", "error": "\(Self.brief(error))"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(2))
                 attempt += 1
@@ -276,6 +276,18 @@ public final class PostgresStore: RunStore {
         default:
             return false
         }
+    }
+
+    /// A one-line description of an error for logs: the code, the SQLSTATE and the server's
+    /// message, without the query text.
+    static func brief(_ error: any Error) -> String {
+        guard let psql = error as? PSQLError else { return "\(error)" }
+        var parts = ["\(psql.code)"]
+        let server = psql.serverInfo ?? (psql.underlying as? PSQLError)?.serverInfo
+        if let state = server?[.sqlState] { parts.append("SQLSTATE \(state)") }
+        if let message = server?[.message] { parts.append(message) }
+        if let underlying = psql.underlying, !(underlying is PSQLError) { parts.append("\(underlying)") }
+        return parts.joined(separator: ": ")
     }
 
     /// The server's SQLSTATE of an error, if it came from the server.
