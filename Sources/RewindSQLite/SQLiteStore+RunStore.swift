@@ -65,12 +65,7 @@ extension SQLiteStore {
             if let held = run.lease, held.owner != lease.owner, held.expiresAt > now, !force {
                 throw RewindError.runLocked(id, by: held, now: now)
             }
-            run.lease = lease
-            run.status = .running
-            run.cancelRequested = false
-            run.waitingFor = nil
-            run.wakeAt = nil
-            run.updatedAt = now
+            run.grant(lease, at: now)
             try db.cachedStatement(
                 sql: """
                     UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0,

@@ -60,12 +60,7 @@ extension SQLiteStore {
                     request.lease.owner, SQLiteRows.date(request.lease.expiresAt), SQLiteRows.date(request.now),
                     run.id.rawValue,
                 ])
-                run.lease = request.lease
-                run.status = .running
-                run.cancelRequested = false
-                run.waitingFor = nil
-                run.wakeAt = nil
-                run.updatedAt = request.now
+                run.grant(request.lease, at: request.now)
                 claimed.append(run)
                 if claimed.count == request.limit { break }
             }

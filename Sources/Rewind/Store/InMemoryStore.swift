@@ -52,12 +52,7 @@ public final class InMemoryStore: RunStore {
             if let held = run.lease, held.owner != lease.owner, held.expiresAt > now, !force {
                 throw RewindError.runLocked(id, by: held, now: now)
             }
-            run.lease = lease
-            run.status = .running
-            run.cancelRequested = false
-            run.waitingFor = nil
-            run.wakeAt = nil
-            run.updatedAt = now
+            run.grant(lease, at: now)
             contents.runs[id] = run
             return run
         }
@@ -155,12 +150,7 @@ public final class InMemoryStore: RunStore {
                 .sorted { $0.id < $1.id }.prefix(request.limit)
             return due.map { run in
                 var run = run
-                run.lease = request.lease
-                run.status = .running
-                run.cancelRequested = false
-                run.waitingFor = nil
-                run.wakeAt = nil
-                run.updatedAt = request.now
+                run.grant(request.lease, at: request.now)
                 contents.runs[run.id] = run
                 return run
             }
@@ -177,6 +167,17 @@ public final class InMemoryStore: RunStore {
 }
 
 extension RunRecord {
+    /// Leases the run to a worker: `running`, no wait, no pending cancel request (what a store's
+    /// `acquire` and `claimDueRuns` write).
+    package mutating func grant(_ lease: Lease, at now: Date) {
+        self.lease = lease
+        status = .running
+        cancelRequested = false
+        waitingFor = nil
+        wakeAt = nil
+        updatedAt = now
+    }
+
     /// Whether a worker should execute the run at `now` (see ``RunStore/dueRuns(now:limit:)``).
     public func isDue(at now: Date) -> Bool {
         switch status {
