@@ -77,6 +77,14 @@ public struct StoreConformance: Sendable {
         case signalsAndDueRuns
         /// See ``StoreConformance/claimingTakesEachRunOnce()``.
         case claimingTakesEachRunOnce
+        /// See ``StoreConformance/metadataUpdates()``.
+        case metadataUpdates
+        /// See ``StoreConformance/deletingRunsAndBlobs()``.
+        case deletingRunsAndBlobs
+        /// See ``StoreConformance/retentionKeepsWaitingRunsAndForkParents()``.
+        case retentionKeepsWaitingRunsAndForkParents
+        /// See ``StoreConformance/soundStoreVerifies()``.
+        case soundStoreVerifies
 
         public var description: String { rawValue }
     }
@@ -100,6 +108,10 @@ public struct StoreConformance: Sendable {
         case .cancellationIsVisibleThroughRenewLease: try await cancellationIsVisibleThroughRenewLease()
         case .signalsAndDueRuns: try await signalsAndDueRuns()
         case .claimingTakesEachRunOnce: try await claimingTakesEachRunOnce()
+        case .metadataUpdates: try await metadataUpdates()
+        case .deletingRunsAndBlobs: try await deletingRunsAndBlobs()
+        case .retentionKeepsWaitingRunsAndForkParents: try await retentionKeepsWaitingRunsAndForkParents()
+        case .soundStoreVerifies: try await soundStoreVerifies()
         }
     }
 
@@ -735,5 +747,132 @@ struct SplitMix64: RandomNumberGenerator {
         value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
         value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
         return value ^ (value >> 31)
+    }
+
+}
+
+extension StoreConformance {
+    // MARK: - Maintenance
+
+    /// Metadata keys are set and removed one by one; the others stay.
+    public func metadataUpdates() async throws {
+        let store = try await makeStore()
+        _ = try await store.createRun(RunRecord(id: "meta", workflow: "w", input: [:], metadata: ["a": "1", "b": "2"]))
+        try await store.updateMetadata(of: "meta", ["b": nil, "c": "3", "a": "one"])
+        #expect(try await store.requireRun("meta").metadata == ["a": "one", "c": "3"])
+        await #expect(throws: RewindError.self) { try await store.updateMetadata(of: "nobody", ["a": "1"]) }
+    }
+
+    /// Deleting runs removes their entries and signals and nothing else; reclaiming space then
+    /// removes the blobs only deleted runs referred to, and keeps a blob a remaining run shares.
+    public func deletingRunsAndBlobs() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        let shared = Payload(.string(String(repeating: "shared tool result ", count: 400)))
+        let own = Payload(.string(String(repeating: "only the deleted run's result ", count: 400)))
+        for id in ["gone-1", "gone-2", "stays"] as [RunID] {
+            _ = try await store.createRun(RunRecord(id: id, workflow: "w", input: ["id": .string(id.rawValue)]))
+            let payload = id == "stays" ? shared : own
+            try await store.append(
+                [
+                    JournalEntry(runID: id, seq: 0, kind: .tool, name: "read", outcome: .value(shared), startedAt: now),
+                    JournalEntry(runID: id, seq: 1, kind: .tool, name: "read", outcome: .value(payload), startedAt: now),
+                ], to: id, expectedSeq: 0, leaseOwner: nil)
+            _ = try await store.sendSignal(
+                Signal(id: "s", runID: id, name: "n", payload: ["x": 1], sentAt: now), now: now)
+        }
+        let blobsBefore = try await blobCount?(store)
+        #expect(try await store.deleteRuns(["gone-1", "gone-2", "never-existed"]) == 2)
+        #expect(try await store.run("gone-1") == nil)
+        #expect(try await store.ownEntries(of: "gone-2", in: 0..<10).isEmpty)
+        #expect(try await store.signals(for: "gone-1").isEmpty)
+        #expect(try await store.listRuns(RunQuery()).map(\.id) == ["stays"])
+        let reclaimed = try await store.reclaimSpace()
+        if let blobCount, let blobsBefore {
+            #expect(reclaimed.blobsDeleted == 1, "the deleted runs' own blob goes, the shared one stays")
+            #expect(try await blobCount(store) == blobsBefore - 1)
+        }
+        let kept = try await store.ownEntries(of: "stays", in: 0..<10)
+        #expect(kept.map(\.outcome) == [.value(shared), .value(shared)], "a blob still referred to must stay readable")
+        #expect(try await store.signals(for: "stays").count == 1)
+        #expect(try await store.deleteRuns([]) == 0)
+    }
+
+    /// A retention pass deletes old finished runs and keeps recent ones, suspended and pending
+    /// runs however old, the newest per workflow when asked, and every ancestor of a kept fork.
+    public func retentionKeepsWaitingRunsAndForkParents() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_760_000_000)
+        let old = now.addingTimeInterval(-40 * 86_400)
+        let lease = Lease(owner: "host:1:gc", expiresAt: old.addingTimeInterval(30))
+        func make(_ id: RunID, _ completion: RunCompletion?, at date: Date, parent: RunID? = nil) async throws {
+            _ = try await store.createRun(
+                RunRecord(id: id, workflow: "w", input: [:], parentRunID: parent, forkSeq: parent == nil ? nil : 0, createdAt: date))
+            guard let completion else { return }
+            _ = try await store.acquire(id, lease: Lease(owner: lease.owner, expiresAt: date + 30), now: date, force: false)
+            try await store.finish(id, owner: lease.owner, completion: completion, now: date)
+        }
+        try await make("a-old-completed", .completed(["ok": true]), at: old)
+        try await make("b-old-failed", .failed(RecordedError(type: "E", message: "boom")), at: old)
+        try await make("c-recent-completed", .completed(["ok": true]), at: now.addingTimeInterval(-86_400))
+        try await make(
+            "d-old-suspended", .suspended(WaitCondition(kind: .approval, signalName: "approval")), at: old)
+        try await make("e-old-pending", nil, at: old)
+        try await make("f-old-grandparent", .completed(["ok": true]), at: old)
+        try await make("g-old-parent", .completed(["ok": true]), at: old, parent: "f-old-grandparent")
+        try await make("h-recent-fork", .completed(["ok": true]), at: now, parent: "g-old-parent")
+
+        let policy = RetentionPolicy(keepCompleted: .days(30), keepFailed: .days(60))
+        let dry = try await store.collectGarbage(policy, now: now, dryRun: true)
+        #expect(Set(dry.deletions.map(\.run.id)) == ["a-old-completed"])
+        #expect(Set(dry.kept.map(\.runID)) == ["f-old-grandparent", "g-old-parent"])
+        #expect(try await store.allRuns().count == 8, "a dry run deletes nothing")
+
+        let report = try await store.collectGarbage(policy, now: now)
+        #expect(report.runsDeleted == 1)
+        let remaining = Set(try await store.allRuns().map(\.id))
+        #expect(remaining.contains("d-old-suspended") && remaining.contains("e-old-pending"))
+        #expect(remaining.contains("b-old-failed"), "failed runs are kept 60 days")
+        #expect(!remaining.contains("a-old-completed"))
+
+        // Failed runs past their age go; the lineage of a kept fork stays.
+        let stricter = RetentionPolicy(keepCompleted: .days(30), keepFailed: .days(10))
+        _ = try await store.collectGarbage(stricter, now: now)
+        #expect(
+            Set(try await store.allRuns().map(\.id)) == [
+                "c-recent-completed", "d-old-suspended", "e-old-pending", "f-old-grandparent", "g-old-parent",
+                "h-recent-fork",
+            ])
+        // Later, with the newest run of the workflow kept: that fork keeps its whole lineage,
+        // and the other old runs go.
+        let later = now.addingTimeInterval(100 * 86_400)
+        let lastOne = RetentionPolicy(keepCompleted: .days(30), keepLastPerWorkflow: 1)
+        let last = try await store.collectGarbage(lastOne, now: later)
+        #expect(last.deletions.map(\.run.id) == ["c-recent-completed"])
+        #expect(
+            Set(try await store.allRuns().map(\.id)) == [
+                "d-old-suspended", "e-old-pending", "f-old-grandparent", "g-old-parent", "h-recent-fork",
+            ])
+    }
+
+    /// A store written through the public API verifies without problems.
+    public func soundStoreVerifies() async throws {
+        let store = try await makeStore()
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        let big = Payload(.string(String(repeating: "large value ", count: 500)))
+        _ = try await store.createRun(RunRecord(id: "v-parent", workflow: "w", input: [:]))
+        try await store.append(
+            (0..<3).map {
+                JournalEntry(runID: "v-parent", seq: $0, kind: .step, name: "s", outcome: .value(big), startedAt: now)
+            }, to: "v-parent", expectedSeq: 0, leaseOwner: nil)
+        _ = try await store.createRun(
+            RunRecord(id: "v-fork", workflow: "w", input: [:], parentRunID: "v-parent", forkSeq: 2))
+        try await store.append(
+            [JournalEntry(runID: "v-fork", seq: 2, kind: .step, name: "s", outcome: .value(Payload(["n": 1])), startedAt: now)],
+            to: "v-fork", expectedSeq: 2, leaseOwner: nil)
+        let report = try await StoreVerifier.verify(store)
+        #expect(report.problems == [], "\(report.problems)")
+        #expect(report.runsChecked == 2)
+        #expect(report.entriesChecked == 4)
     }
 }

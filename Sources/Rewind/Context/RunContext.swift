@@ -281,7 +281,7 @@ public final class RunContext: Sendable {
         if let tracer = telemetry.tracer, let name = Telemetry.spanName(request.kind, request.name) {
             let span = tracer.startSpan(name, context: InstrumentationContext.current ?? .topLevel)
             span.attributes = Telemetry.attributes(runID: runID, seq: recorded.seq, request: request)
-            Telemetry.annotate(span, with: recorded, replayed: true, request: request)
+            telemetry.annotate(span, with: recorded, replayed: true, request: request)
             span.end()
         }
         return PerformedOperation(entry: recorded, replayed: true)
@@ -298,7 +298,7 @@ public final class RunContext: Sendable {
         return try await telemetry.withSpan(name, attributes: attributes) { span in
             let performed = try await body()
             if let span {
-                Telemetry.annotate(span, with: performed.entry, replayed: performed.replayed, request: request)
+                telemetry.annotate(span, with: performed.entry, replayed: performed.replayed, request: request)
             }
             return performed
         }

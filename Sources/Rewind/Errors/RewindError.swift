@@ -19,7 +19,7 @@ public struct RewindError: Error, Sendable, CustomStringConvertible {
             case invalidJSON, corruptPayload, runNotFound, runExists, workflowNotRegistered, workflowMismatch
             case payloadDecoding, conflict, leaseLost, runLocked, storeCorrupt, storeLocked, notARewindStore
             case newerSchema, invalidArgument, runNotFinished, runFailed, runCancelled, storeFailure, replayExhausted,
-                inDoubt, invalidTrace
+                inDoubt, invalidTrace, encryptionKey, unsupported
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -69,6 +69,11 @@ public struct RewindError: Error, Sendable, CustomStringConvertible {
         /// A trace file that cannot be used: not a trace, truncated, edited by hand, of a newer
         /// format, or of another workflow.
         public static let invalidTrace = Code(.invalidTrace)
+        /// An encrypted run's payloads cannot be read or written: no key was given, the key given
+        /// is not the one its data key was wrapped with, or its key was erased.
+        public static let encryptionKey = Code(.encryptionKey)
+        /// The store does not support the operation.
+        public static let unsupported = Code(.unsupported)
 
         public var description: String { base.rawValue }
     }

@@ -47,6 +47,14 @@ public final class Runtime: Sendable {
         public var metricsFactory: (any MetricsFactory)?
         /// Whether spans and metrics are produced at all (`false`: neither, whatever is bootstrapped).
         public var telemetryEnabled = true
+        /// The rules applied to everything the runtime writes: journal entries, run inputs and
+        /// outputs, signals (through a ``ProtectedStore``), log records and span error messages.
+        ///
+        /// On by default with the built-in secret rules (API keys of the common providers,
+        /// bearer tokens, credential fields); `nil` turns redaction off. A value a step returns is
+        /// recorded redacted, so a resumed run sees `[REDACTED]` there: read secrets from the
+        /// environment or a keychain inside the code, not from a recorded step.
+        public var redactor: Redactor? = .standard
 
         /// The default configuration.
         public init() {}
@@ -81,12 +89,21 @@ public final class Runtime: Sendable {
         store: any RunStore, configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "rewind", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
-        self.store = store
+        // A store protected by the caller (encryption) keeps its own rules; any other gets the
+        // runtime's, and refuses to write plaintext into a run encrypted earlier.
+        self.store = store as? ProtectedStore ?? ProtectedStore(base: store, redactor: configuration.redactor)
         self.configuration = configuration
-        self.logger = logger
+        if let redactor = configuration.redactor {
+            var redacting = Logger(
+                label: logger.label, factory: { _ in RedactingLogHandler(wrapping: logger.handler, redactor: redactor) })
+            redacting.logLevel = logger.logLevel
+            self.logger = redacting
+        } else {
+            self.logger = logger
+        }
         telemetry = Telemetry(
             enabled: configuration.telemetryEnabled, tracer: configuration.tracer,
-            metricsFactory: configuration.metricsFactory ?? MetricsSystem.factory)
+            metricsFactory: configuration.metricsFactory ?? MetricsSystem.factory, redactor: configuration.redactor)
     }
 
     // MARK: - Registration

@@ -157,6 +157,28 @@ public final class InMemoryStore: RunStore {
         }
     }
 
+    public func updateMetadata(of id: RunID, _ changes: [String: String?]) async throws {
+        try contents.withLock { contents in
+            guard var run = contents.runs[id] else { throw RewindError.runNotFound(id) }
+            for (key, value) in changes { run.metadata[key] = value }
+            contents.runs[id] = run
+        }
+    }
+
+    public func deleteRuns(_ ids: [RunID]) async throws -> Int {
+        contents.withLock { contents in
+            var deleted = 0
+            for id in Set(ids) where contents.runs.removeValue(forKey: id) != nil {
+                contents.entries[id] = nil
+                contents.signals[id] = nil
+                deleted += 1
+            }
+            let gone = Set(ids)
+            contents.executions.removeAll { gone.contains($0.runID) }
+            return deleted
+        }
+    }
+
     public func requestCancellation(_ id: RunID) async throws {
         try contents.withLock { contents in
             guard var run = contents.runs[id] else { throw RewindError.runNotFound(id) }

@@ -102,6 +102,26 @@ public protocol RunStore: Sendable {
 
     /// The executions kept, oldest first: of one run, or of every run when `id` is `nil`.
     func executions(of id: RunID?) async throws -> [ExecutionRecord]
+
+    /// Sets metadata keys of a run (a `nil` value removes the key); other keys are kept.
+    ///
+    /// - Throws: ``RewindError/Code/runNotFound``.
+    func updateMetadata(of id: RunID, _ changes: [String: String?]) async throws
+
+    /// Deletes runs with their journals, signals and execution records, in one transaction;
+    /// returns how many runs were deleted (ids that do not exist are skipped).
+    ///
+    /// The store does not check what depends on them: ``RetentionPolicy`` decides what may go.
+    func deleteRuns(_ ids: [RunID]) async throws -> Int
+
+    /// Deletes payload blobs no entry refers to any more and gives free space back to the
+    /// system (SQLite: `VACUUM`); returns what it removed.
+    func reclaimSpace() async throws -> SpaceReclaimed
+
+    /// Checks what only the store can see (blob contents against their hashes, rows that do
+    /// not parse), without changing anything. The checks every store shares (dense journals,
+    /// fork references) are ``StoreVerifier``'s.
+    func verifyStorage() async throws -> [StoreProblem]
 }
 
 extension RunStore {
@@ -139,6 +159,18 @@ extension RunStore {
     }
 
     public func executions(of id: RunID?) async throws -> [ExecutionRecord] { [] }
+
+    public func updateMetadata(of id: RunID, _ changes: [String: String?]) async throws {
+        throw RewindError(.unsupported, "\(type(of: self)) cannot change a run's metadata.")
+    }
+
+    public func deleteRuns(_ ids: [RunID]) async throws -> Int {
+        throw RewindError(.unsupported, "\(type(of: self)) cannot delete runs.")
+    }
+
+    public func reclaimSpace() async throws -> SpaceReclaimed { SpaceReclaimed() }
+
+    public func verifyStorage() async throws -> [StoreProblem] { [] }
 }
 
 extension RunStore {

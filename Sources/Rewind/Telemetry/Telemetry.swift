@@ -24,8 +24,11 @@ struct Telemetry: Sendable {
     let tracer: (any Tracer)?
     /// `nil` when telemetry is turned off or no metrics backend is bootstrapped.
     let metrics: RewindMetrics?
+    /// Applied to error messages before they become span events or statuses.
+    let redactor: Redactor?
 
-    init(enabled: Bool, tracer: (any Tracer)?, metricsFactory: any MetricsFactory) {
+    init(enabled: Bool, tracer: (any Tracer)?, metricsFactory: any MetricsFactory, redactor: Redactor? = nil) {
+        self.redactor = redactor
         guard enabled else {
             self.tracer = nil
             metrics = nil
@@ -49,10 +52,18 @@ struct Telemetry: Sendable {
         do {
             return try await InstrumentationContext.$current.withValue(span.context) { try await body(span) }
         } catch {
-            span.recordError(error)
+            span.recordError(redacted(error))
             span.setStatus(SpanStatus(code: .error))
             throw error
         }
+    }
+
+    /// The error itself, or, when its description holds a secret, its redacted description.
+    func redacted(_ error: any Error) -> any Error {
+        guard let redactor else { return error }
+        let description = String(describing: error)
+        let redacted = redactor.redacting(description)
+        return redacted == description ? error : RedactingLogHandler.RedactedError(description: redacted)
     }
 
     /// The span name of an operation, or `nil` for kinds without a span (clock, randomness,
@@ -90,7 +101,7 @@ struct Telemetry: Sendable {
     }
 
     /// Adds what the recorded entry says: replayed or not, usage, a recorded error.
-    static func annotate(_ span: any Span, with entry: JournalEntry, replayed: Bool, request: OperationRequest) {
+    func annotate(_ span: any Span, with entry: JournalEntry, replayed: Bool, request: OperationRequest) {
         span.attributes["rewind.replayed"] = SpanAttribute.bool(replayed)
         span.attributes["rewind.attempts"] = SpanAttribute.int64(Int64(entry.attempts))
         if let usage = entry.usage {
@@ -107,15 +118,21 @@ struct Telemetry: Sendable {
         }
         if let describe = request.outcomeSpanAttributes {
             let attributes = describe(entry)
-            for (key, value) in attributes { span.attributes[key] = value }
+            for (key, value) in attributes {
+                if case .string(let text) = value, let redactor {
+                    span.attributes[key] = SpanAttribute.string(redactor.redacting(text))
+                } else {
+                    span.attributes[key] = value
+                }
+            }
             if case .string(let type)? = attributes["error.type"] {
                 span.setStatus(SpanStatus(code: .error, message: type))
             }
         }
         if case .error(let error) = entry.outcome {
             span.attributes["error.type"] = SpanAttribute.string(error.type)
-            span.recordError(error)
-            span.setStatus(SpanStatus(code: .error, message: error.message))
+            span.recordError(redacted(error))
+            span.setStatus(SpanStatus(code: .error, message: redactor?.redacting(error.message) ?? error.message))
         }
     }
 }

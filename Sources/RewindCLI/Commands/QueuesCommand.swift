@@ -56,7 +56,7 @@ struct QueuesCommand: AsyncParsableCommand {
             let store = try await options.location.openExisting()
             let changes = try parsedLimits().map { ($0.0, Optional($0.1)) } + unlimited.map { ($0, Int?.none) }
             var limits: [String: Int] = [:]
-            if let postgres = store as? PostgresStore {
+            if let postgres = ((store as? ProtectedStore)?.base ?? store) as? PostgresStore {
                 for (queue, limit) in changes { try await postgres.setQueueLimit(queue, maxRunning: limit) }
                 limits = try await postgres.queueLimits()
             } else if !changes.isEmpty {

@@ -42,7 +42,8 @@ struct StatsCommand: AsyncParsableCommand {
             let store = try await location.openExisting()
             let statistics = try await StoreStatistics.compute(
                 store: store, query: filter.query)
-            let fileBytes = store is SQLiteStore ? Self.fileBytes(location.path) : nil
+            let fileBytes: Int?
+            if case .sqlite(let path) = location.kind { fileBytes = Self.fileBytes(path) } else { fileBytes = nil }
             if json {
                 Console.out(
                     try jsonText(Output(store: "\(location)", storeFileBytes: fileBytes, statistics: statistics)))

@@ -30,8 +30,12 @@ struct WorkerCommand: AsyncParsableCommand {
             of them (FOR UPDATE SKIP LOCKED), new runs and signals wake them at once (LISTEN/NOTIFY), and \
             a queue can have a limit across all workers (`rewind queues --limit NAME=N`).
 
+            Retention: with --keep-completed, --keep-failed or --keep-cancelled the worker also applies that \
+            policy every --gc-interval seconds (as `rewind gc` does; suspended runs and fork parents are kept).
+
             Example:
               rewind worker --concurrency 8 --poll-interval 0.5
+              rewind worker --keep-completed 30d --keep-failed 90d --gc-interval 3600
               rewind worker --store postgres://rewind@db/rewind --queue emails --concurrency 16
             """)
 
@@ -60,7 +64,14 @@ struct WorkerCommand: AsyncParsableCommand {
             valueName: "seconds"))
     var suspendSleepsLongerThan = 60.0
 
+    @OptionGroup var retention: RetentionOptions
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between two retention passes.", valueName: "seconds"))
+    var gcInterval = 3600.0
+
     func validate() throws {
+        guard gcInterval >= 1, gcInterval.isFinite else { throw ValidationError("--gc-interval must be 1 second or more.") }
+        _ = try retention.policy()
         guard (1...10_000).contains(concurrency) else {
             throw ValidationError("--concurrency must be between 1 and 10000.")
         }
@@ -91,8 +102,21 @@ struct WorkerCommand: AsyncParsableCommand {
             let recovery = AbandonedRunRecovery(
                 runtime: runtime, concurrency: concurrency, queues: served, interval: .seconds(max(1, pollInterval)),
                 reporter: reporter)
+            var services: [any Service] = [worker, recovery]
+            if let policy = try retention.policy() {
+                services.append(
+                    GarbageCollector(store: store, policy: policy, interval: .seconds(gcInterval)) { result in
+                        switch result {
+                        case .success(let report) where report.runsDeleted > 0:
+                            Console.out(
+                                "Retention: \(report.runsDeleted) runs deleted, \(report.space.blobsDeleted) blobs removed.")
+                        case .success: break
+                        case .failure(let error): Console.error("Retention pass failed: \(RewindCLI.message(for: error))")
+                        }
+                    })
+            }
             let group = ServiceGroup(
-                services: [worker, recovery], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: verboseLogger ?? Logger(label: "rewind.worker", factory: { _ in SwiftLogNoOpLogHandler() }))
             Console.out(
                 "Worker started (pid \(ProcessInfo.processInfo.processIdentifier)): queues \(served.sorted().joined(separator: ", ")), concurrency \(concurrency), polling every \(Format.duration(pollInterval)), store \(location). Workflows: \(runtime.workflowNames.joined(separator: ", ")). Stop it with Ctrl-C or SIGTERM."

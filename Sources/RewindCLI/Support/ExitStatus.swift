@@ -26,6 +26,10 @@ public enum ExitStatus {
     public static let codeMismatch: Int32 = 5
     /// The run did not finish.
     public static let notFinished: Int32 = 6
+    /// An encrypted run and no key, the wrong key, or an erased key.
+    public static let encryptionKey: Int32 = 7
+    /// `rewind verify` found problems.
+    public static let storeDamaged: Int32 = 8
     /// Wrong usage (ArgumentParser's `EX_USAGE`).
     public static let usage: Int32 = ExitCode.validationFailure.rawValue
     /// A trace file that cannot be used.
@@ -45,6 +49,9 @@ public enum ExitStatus {
                diverged from the journal, or a payload that does not decode
           6    the run did not finish: cancelled, suspended, or executed by
                another process
+          7    encryption key: an encrypted run and no key, the wrong key, or an
+               erased key (REWIND_ENCRYPTION_KEY)
+          8    `rewind verify` found problems in the store
           64   wrong usage
           65   a trace file that cannot be used (not a trace, truncated, edited,
                newer format, another workflow)
@@ -66,6 +73,7 @@ public enum ExitStatus {
             return notFinished
         case .invalidArgument: return usage
         case .invalidTrace: return invalidTrace
+        case .encryptionKey: return encryptionKey
         default: return failure
         }
     }

@@ -108,13 +108,18 @@ public struct StoreLocation: Sendable, Hashable, CustomStringConvertible {
         return try await open()
     }
 
+    /// Opens the store, protected: secrets redacted from what is written, and payloads
+    /// encrypted when `REWIND_ENCRYPTION_KEY` or `REWIND_ENCRYPTION_KEY_FILE` is set.
     private func open() async throws -> any RunStore {
+        let keyring = try EncryptionKeyring.fromEnvironment(ProcessInfo.processInfo.environment)
+        let base: any RunStore
         switch kind {
         case .sqlite(let path):
-            return try SQLiteStore(path: path)
+            base = try SQLiteStore(path: path)
         case .postgres(let url):
-            return try await PostgresStore(url: url)
+            base = try await PostgresStore(url: url)
         }
+        return ProtectedStore(base: base, redactor: .standard, encryption: keyring)
     }
 
     /// The text to repeat in a command printed for the user: `--store PATH` when the store was
