@@ -152,7 +152,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RewindSQLiteTests",
-            dependencies: ["Rewind", "RewindSQLite", "RewindTesting", "RewindTestWorker"]
+            dependencies: [
+                "Rewind", "RewindSQLite", "RewindTesting", "RewindTestWorker",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .executableTarget(
             name: "RewindPostgresWorker",

@@ -38,7 +38,9 @@ extension PostgresStore {
         }
     }
 
-    /// Deletes blobs no entry refers to. PostgreSQL's autovacuum gives the space of deleted rows
+    /// Deletes blobs no entry refers to.
+    ///
+    /// PostgreSQL's autovacuum gives the space of deleted rows
     /// back to the tables; nothing here locks them (no `VACUUM FULL`).
     public func reclaimSpace() async throws -> SpaceReclaimed {
         var sql = SQLBuilder()
@@ -63,14 +65,16 @@ extension PostgresStore {
                 if actual != hash {
                     problems.append(
                         StoreProblem(
-                            kind: "blob-hash", message: "blob \(hash) holds content whose SHA-256 is \(actual): it was altered"
+                            kind: "blob-hash",
+                            message: "blob \(hash) holds content whose SHA-256 is \(actual): it was altered"
                         ))
                 }
             } catch {
                 problems.append(
                     StoreProblem(
                         kind: "blob-unreadable",
-                        message: "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
+                        message:
+                            "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
                     ))
             }
         }
@@ -86,7 +90,8 @@ extension PostgresStore {
             problems.append(
                 StoreProblem(
                     kind: "blob-missing", runID: RunID(run), seq: seq,
-                    message: "it refers to blob \([input, value].filter { !$0.isEmpty }.joined(separator: " / ")), which is not in the store"
+                    message:
+                        "it refers to blob \([input, value].filter { !$0.isEmpty }.joined(separator: " / ")), which is not in the store"
                 ))
         }
         return problems

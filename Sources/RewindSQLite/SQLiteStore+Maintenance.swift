@@ -87,7 +87,8 @@ extension SQLiteStore {
                     problems.append(
                         StoreProblem(
                             kind: "blob-unreadable",
-                            message: "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
+                            message:
+                                "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
                         ))
                 }
             }
@@ -102,7 +103,8 @@ extension SQLiteStore {
                     problems.append(
                         StoreProblem(
                             kind: "blob-missing", runID: RunID(row[0] as String), seq: row[1],
-                            message: "its \(column == "input_blob" ? "input" : "value") is blob \(row[2] as String), which is not in the store"
+                            message:
+                                "its \(column == "input_blob" ? "input" : "value") is blob \(row[2] as String), which is not in the store"
                         ))
                 }
             }

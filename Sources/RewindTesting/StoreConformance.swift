@@ -776,7 +776,8 @@ extension StoreConformance {
             try await store.append(
                 [
                     JournalEntry(runID: id, seq: 0, kind: .tool, name: "read", outcome: .value(shared), startedAt: now),
-                    JournalEntry(runID: id, seq: 1, kind: .tool, name: "read", outcome: .value(payload), startedAt: now),
+                    JournalEntry(
+                        runID: id, seq: 1, kind: .tool, name: "read", outcome: .value(payload), startedAt: now),
                 ], to: id, expectedSeq: 0, leaseOwner: nil)
             _ = try await store.sendSignal(
                 Signal(id: "s", runID: id, name: "n", payload: ["x": 1], sentAt: now), now: now)
@@ -807,9 +808,12 @@ extension StoreConformance {
         let lease = Lease(owner: "host:1:gc", expiresAt: old.addingTimeInterval(30))
         func make(_ id: RunID, _ completion: RunCompletion?, at date: Date, parent: RunID? = nil) async throws {
             _ = try await store.createRun(
-                RunRecord(id: id, workflow: "w", input: [:], parentRunID: parent, forkSeq: parent == nil ? nil : 0, createdAt: date))
+                RunRecord(
+                    id: id, workflow: "w", input: [:], parentRunID: parent, forkSeq: parent == nil ? nil : 0,
+                    createdAt: date))
             guard let completion else { return }
-            _ = try await store.acquire(id, lease: Lease(owner: lease.owner, expiresAt: date + 30), now: date, force: false)
+            _ = try await store.acquire(
+                id, lease: Lease(owner: lease.owner, expiresAt: date + 30), now: date, force: false)
             try await store.finish(id, owner: lease.owner, completion: completion, now: date)
         }
         try await make("a-old-completed", .completed(["ok": true]), at: old)
@@ -868,7 +872,10 @@ extension StoreConformance {
         _ = try await store.createRun(
             RunRecord(id: "v-fork", workflow: "w", input: [:], parentRunID: "v-parent", forkSeq: 2))
         try await store.append(
-            [JournalEntry(runID: "v-fork", seq: 2, kind: .step, name: "s", outcome: .value(Payload(["n": 1])), startedAt: now)],
+            [
+                JournalEntry(
+                    runID: "v-fork", seq: 2, kind: .step, name: "s", outcome: .value(Payload(["n": 1])), startedAt: now)
+            ],
             to: "v-fork", expectedSeq: 2, leaseOwner: nil)
         let report = try await StoreVerifier.verify(store)
         #expect(report.problems == [], "\(report.problems)")

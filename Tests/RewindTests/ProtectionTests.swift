@@ -291,7 +291,8 @@ struct RuntimeRedactionTests {
         let runtime = Runtime(store: base)
         let workflow = Workflow<String, String>("leaky") { ctx, input in
             let header = try await ctx.step("headers") { ["Authorization": "Bearer abcdefghijklmnop"] }
-            try ctx.setState(["key": .string(Planted.anthropicKey), "headers": try JSONValue(encoding: header)], at: JSONPath(""))
+            try ctx.setState(
+                ["key": .string(Planted.anthropicKey), "headers": try JSONValue(encoding: header)], at: JSONPath(""))
             return "used \(input)"
         }
         runtime.register(workflow)
@@ -316,6 +317,8 @@ struct RuntimeRedactionTests {
         let workflow = Workflow<String, String>("raw") { ctx, input in try await ctx.step("echo") { input } }
         runtime.register(workflow)
         _ = try await runtime.start(workflow, input: Planted.openAIKey, id: "raw").result()
-        #expect(try await base.ownEntries(of: "raw", in: 0..<1).first?.outcome == .value(try Payload(encoding: Planted.openAIKey)))
+        #expect(
+            try await base.ownEntries(of: "raw", in: 0..<1).first?.outcome
+                == .value(try Payload(encoding: Planted.openAIKey)))
     }
 }

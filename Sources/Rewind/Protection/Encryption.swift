@@ -270,7 +270,8 @@ struct PayloadCipher: Sendable {
     private func openString(_ text: String, context: String) throws -> Data {
         guard let combined = Data(base64Encoded: String(text.dropFirst(Self.prefix.count))) else {
             throw RewindError(
-                .corruptPayload, "An encrypted value of run \"\(run)\" (\(context)) is not base64. Run `rewind verify`.",
+                .corruptPayload,
+                "An encrypted value of run \"\(run)\" (\(context)) is not base64. Run `rewind verify`.",
                 runID: run)
         }
         do {

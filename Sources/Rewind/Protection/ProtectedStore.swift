@@ -124,6 +124,7 @@ public final class ProtectedStore: RunStore {
     }
 
     /// Erases a run's data key: its encrypted payloads can never be read again (crypto-shredding).
+    ///
     /// The run's record, entry kinds and names, and timings stay.
     ///
     /// - Throws: ``RewindError/Code/runNotFound``; ``RewindError/Code/invalidArgument`` for a run that is not encrypted.
@@ -139,9 +140,10 @@ public final class ProtectedStore: RunStore {
         keys.withLock { _ = $0.removeValue(forKey: id) }
     }
 
-    /// Re-wraps every run's data key with the keyring's current master key; runs already
-    /// wrapped with it are left alone, so an interrupted rotation is finished by running it
-    /// again. Returns how many data keys were re-wrapped.
+    /// Re-wraps every run's data key with the keyring's current master key.
+    ///
+    /// Runs already wrapped with it are left alone, so an interrupted rotation is finished by
+    /// running it again. Returns how many data keys were re-wrapped.
     ///
     /// - Throws: ``RewindError/Code/encryptionKey`` when a run's data key was wrapped with a
     ///   key the keyring does not have (nothing after it is changed).
@@ -150,7 +152,8 @@ public final class ProtectedStore: RunStore {
         guard let keyring else {
             throw RewindError(
                 .encryptionKey,
-                "Rotating needs the new key in \(EncryptionKeyring.keyVariable) and the old ones in \(EncryptionKeyring.previousKeysVariable).")
+                "Rotating needs the new key in \(EncryptionKeyring.keyVariable) and the old ones in \(EncryptionKeyring.previousKeysVariable)."
+            )
         }
         let runs = try await base.allRuns()
         var rewrapped = 0
@@ -224,10 +227,12 @@ public final class ProtectedStore: RunStore {
             return .delta(
                 try operations.enumerated().map { index, operation in
                     switch operation {
-                    case .set(let path, let value): return .set(path, try cipher.open(value, context: "\(context)/\(index)"))
+                    case .set(let path, let value):
+                        return .set(path, try cipher.open(value, context: "\(context)/\(index)"))
                     case .remove: return operation
                     case .append(let path, let values):
-                        guard values.count == 1, let opened = try cipher.open(values[0], context: "\(context)/\(index)").arrayValue
+                        guard values.count == 1,
+                            let opened = try cipher.open(values[0], context: "\(context)/\(index)").arrayValue
                         else { return operation }
                         return .append(path, opened)
                     }
@@ -431,7 +436,8 @@ public final class ProtectedStore: RunStore {
         guard changes[WrappedDataKey.metadataKey] == nil else {
             throw RewindError(
                 .invalidArgument,
-                "\(WrappedDataKey.metadataKey) is the run's wrapped data key: change it with eraseKey(of:) or rotateKeys().")
+                "\(WrappedDataKey.metadataKey) is the run's wrapped data key: change it with eraseKey(of:) or rotateKeys()."
+            )
         }
         try await base.updateMetadata(of: id, changes)
     }

@@ -48,7 +48,8 @@ public struct GarbageCollector: Service {
                 logger.info(
                     "Retention pass",
                     metadata: [
-                        "rewind.runs_deleted": "\(report.runsDeleted)", "rewind.blobs_deleted": "\(report.space.blobsDeleted)",
+                        "rewind.runs_deleted": "\(report.runsDeleted)",
+                        "rewind.blobs_deleted": "\(report.space.blobsDeleted)",
                         "rewind.runs_kept_for_forks": "\(report.kept.count)",
                     ])
                 result = .success(report)

@@ -95,7 +95,8 @@ public final class Runtime: Sendable {
         self.configuration = configuration
         if let redactor = configuration.redactor {
             var redacting = Logger(
-                label: logger.label, factory: { _ in RedactingLogHandler(wrapping: logger.handler, redactor: redactor) })
+                label: logger.label, factory: { _ in RedactingLogHandler(wrapping: logger.handler, redactor: redactor) }
+            )
             redacting.logLevel = logger.logLevel
             self.logger = redacting
         } else {

@@ -49,7 +49,9 @@ public struct RetentionPolicy: Sendable, Hashable, Codable {
             }
             guard let value = Double(number), value >= 0, value.isFinite else {
                 throw RewindError(
-                    .invalidArgument, "\"\(text)\" is not an age: write a number of days (30d), hours (12h), minutes (45m) or seconds (90s).")
+                    .invalidArgument,
+                    "\"\(text)\" is not an age: write a number of days (30d), hours (12h), minutes (45m) or seconds (90s)."
+                )
             }
             seconds = value * unit
         }
@@ -58,7 +60,9 @@ public struct RetentionPolicy: Sendable, Hashable, Codable {
             if seconds >= 86_400, seconds.truncatingRemainder(dividingBy: 86_400) == 0 {
                 return "\(Int(seconds / 86_400))d"
             }
-            if seconds >= 3_600, seconds.truncatingRemainder(dividingBy: 3_600) == 0 { return "\(Int(seconds / 3_600))h" }
+            if seconds >= 3_600, seconds.truncatingRemainder(dividingBy: 3_600) == 0 {
+                return "\(Int(seconds / 3_600))h"
+            }
             return "\(Int(seconds))s"
         }
     }

@@ -82,7 +82,8 @@ public enum StoreVerifier {
                     report.problems.append(
                         StoreProblem(
                             kind: "journal-length", runID: run.id,
-                            message: "the run says its journal has \(run.journalLength) entries; entries run to \(expected)"
+                            message:
+                                "the run says its journal has \(run.journalLength) entries; entries run to \(expected)"
                         ))
                 }
             } catch let error as RewindError {
@@ -102,7 +103,9 @@ public enum StoreVerifier {
             return [
                 StoreProblem(
                     kind: "missing-parent", runID: run.id,
-                    message: "it was forked from \(parentID), which is not in the store: its first \(run.forkSeq ?? 0) entries are gone")
+                    message:
+                        "it was forked from \(parentID), which is not in the store: its first \(run.forkSeq ?? 0) entries are gone"
+                )
             ]
         }
         var problems: [StoreProblem] = []
@@ -131,7 +134,8 @@ public enum StoreVerifier {
         guard WrappedDataKey(metadataValue: value) != nil else {
             return [
                 StoreProblem(
-                    kind: "data-key", runID: run.id, message: "its wrapped data key is malformed: its payloads cannot be decrypted")
+                    kind: "data-key", runID: run.id,
+                    message: "its wrapped data key is malformed: its payloads cannot be decrypted")
             ]
         }
         return []

@@ -16,7 +16,8 @@ struct RetentionOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Delete cancelled runs that ended longer ago than this (default: as failed).", valueName: "age"))
+        help: ArgumentHelp(
+            "Delete cancelled runs that ended longer ago than this (default: as failed).", valueName: "age"))
     var keepCancelled: String?
 
     @Option(name: .long, help: ArgumentHelp("Keep the newest N runs of each workflow, however old.", valueName: "n"))
@@ -61,6 +62,8 @@ struct GCCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
+    func validate() throws { _ = try retention.policy() }
+
     struct Output: Encodable {
         struct Deleted: Encodable {
             var run: String
@@ -103,7 +106,9 @@ struct GCCommand: AsyncParsableCommand {
         Output(
             dryRun: report.dryRun, runsExamined: report.runsExamined,
             deleted: report.deletions.map {
-                .init(run: $0.run.id.rawValue, workflow: $0.run.workflow, status: $0.run.status.rawValue, reason: $0.reason)
+                .init(
+                    run: $0.run.id.rawValue, workflow: $0.run.workflow, status: $0.run.status.rawValue,
+                    reason: $0.reason)
             },
             kept: report.kept.map { .init(run: $0.runID.rawValue, reason: $0.reason) },
             runsDeleted: report.runsDeleted, blobsDeleted: report.space.blobsDeleted,

@@ -70,7 +70,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var gcInterval = 3600.0
 
     func validate() throws {
-        guard gcInterval >= 1, gcInterval.isFinite else { throw ValidationError("--gc-interval must be 1 second or more.") }
+        guard gcInterval >= 1, gcInterval.isFinite else {
+            throw ValidationError("--gc-interval must be 1 second or more.")
+        }
         _ = try retention.policy()
         guard (1...10_000).contains(concurrency) else {
             throw ValidationError("--concurrency must be between 1 and 10000.")
@@ -109,9 +111,11 @@ struct WorkerCommand: AsyncParsableCommand {
                         switch result {
                         case .success(let report) where report.runsDeleted > 0:
                             Console.out(
-                                "Retention: \(report.runsDeleted) runs deleted, \(report.space.blobsDeleted) blobs removed.")
+                                "Retention: \(report.runsDeleted) runs deleted, \(report.space.blobsDeleted) blobs removed."
+                            )
                         case .success: break
-                        case .failure(let error): Console.error("Retention pass failed: \(RewindCLI.message(for: error))")
+                        case .failure(let error):
+                            Console.error("Retention pass failed: \(RewindCLI.message(for: error))")
                         }
                     })
             }
