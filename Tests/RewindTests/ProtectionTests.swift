@@ -322,3 +322,32 @@ struct RuntimeRedactionTests {
                 == .value(try Payload(encoding: Planted.openAIKey)))
     }
 }
+
+@Suite("Retention as a service")
+struct GarbageCollectorTests {
+    @Test func periodicPassesDeleteOldRunsAndStopOnCancellation() async throws {
+        let store = InMemoryStore()
+        let old = Date().addingTimeInterval(-10 * 86_400)
+        let owner = "host:1:gc"
+        for id in ["old-a", "old-b", "waiting"] as [RunID] {
+            _ = try await store.createRun(RunRecord(id: id, workflow: "w", input: [:], createdAt: old))
+            _ = try await store.acquire(id, lease: Lease(owner: owner, expiresAt: old + 30), now: old, force: false)
+            let completion: RunCompletion =
+                id == "waiting" ? .suspended(WaitCondition(kind: .approval, signalName: "approval")) : .completed(1)
+            try await store.finish(id, owner: owner, completion: completion, now: old)
+        }
+        let passes = Mutex<[Int]>([])
+        let collector = GarbageCollector(
+            store: store, policy: RetentionPolicy(keepCompleted: .days(1)), interval: .milliseconds(20)
+        ) { result in
+            if case .success(let report) = result { passes.withLock { $0.append(report.runsDeleted) } }
+        }
+        let task = Task { try await collector.run() }
+        while passes.withLock({ $0.count }) < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        task.cancel()
+        _ = try await task.value
+        #expect(passes.withLock { $0.first } == 2, "the first pass deletes both old completed runs")
+        #expect(passes.withLock { $0.dropFirst().allSatisfy { $0 == 0 } }, "later passes find nothing more")
+        #expect(try await store.allRuns().map(\.id) == ["waiting"])
+    }
+}
