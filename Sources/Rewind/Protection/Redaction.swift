@@ -64,7 +64,7 @@ public struct Redactor: Sendable {
     /// Lowercased byte strings at least one of which occurs in any text a rule can change, when
     /// every rule has such; `nil` when some rule (a path, a closure, a pattern of your own) must
     /// always look.
-    private let needles: [[UInt8]]?
+    private let scanner: NeedleScanner?
 
     /// A redactor with the built-in secret rules and `additional` ones.
     public init(_ additional: [Rule] = [], includingSecrets: Bool = true) throws {
@@ -78,7 +78,7 @@ public struct Redactor: Sendable {
                     .invalidArgument, "The redaction rule \"\(name)\" is not a valid regular expression: \(regex)")
             }
         }
-        needles = Self.needles(for: rules)
+        scanner = Self.scanner(for: rules)
     }
 
     /// The value with every rule applied, and the names of the rules that changed something.
@@ -166,11 +166,7 @@ extension Redactor {
 
     /// A JSON value with every rule applied (the value itself when no rule changes anything).
     public func redacting(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .null, .bool, .int, .double: return value
-        default: break
-        }
-        guard mightChange(value.canonicalData) else { return value }
+        guard mightChange(value) else { return value }
         return redact(value).value
     }
 
@@ -181,38 +177,28 @@ extension Redactor {
         return redact(text, applied: &applied)
     }
 
-    /// Whether a rule could change something in these bytes (`false` means: certainly not).
+    /// Whether a rule could change something in these JSON bytes (`false` means: certainly not).
     func mightChange(_ data: Data) -> Bool {
-        guard let needles else { return true }
-        if needles.isEmpty { return false }
-        return data.withUnsafeBytes { raw -> Bool in
+        guard let scanner else { return true }
+        return data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            var lowered = [UInt8](repeating: 0, count: bytes.count)
-            var escaped = false
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                lowered[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-                // A JSON escape ("\u0073k-…") hides letters from the scan: look properly.
-                if byte == 0x5C, index + 1 < bytes.count, bytes[index + 1] == 0x75 { escaped = true }
+            // A JSON escape ("\u0073k-…") hides letters from the scan: look properly.
+            if bytes.count > 1, bytes.indices.dropLast().contains(where: { bytes[$0] == 0x5C && bytes[$0 + 1] == 0x75 }) {
+                return true
             }
-            if escaped { return true }
-            // One pass: at each byte, only the needles that start with it are compared.
-            var byFirst = [[Int]](repeating: [], count: 256)
-            for (index, needle) in needles.enumerated() where !needle.isEmpty { byFirst[Int(needle[0])].append(index) }
-            let count = lowered.count
-            for start in 0..<count {
-                for index in byFirst[Int(lowered[start])] {
-                    let needle = needles[index]
-                    guard start + needle.count <= count else { continue }
-                    var matches = true
-                    for offset in 1..<needle.count where lowered[start + offset] != needle[offset] {
-                        matches = false
-                        break
-                    }
-                    if matches { return true }
-                }
-            }
-            return false
+            return scanner.occurs(in: bytes, includingKeys: true)
+        }
+    }
+
+    /// Whether a rule could change something in a JSON value, found by walking it (no encoding).
+    func mightChange(_ value: JSONValue) -> Bool {
+        guard let scanner else { return true }
+        switch value {
+        case .null, .bool, .int, .double: return false
+        case .string(let text): return scanner.occurs(in: text)
+        case .array(let elements): return elements.contains { mightChange($0) }
+        case .object(let members):
+            return members.contains { key, member in scanner.isCredentialKey(key) || mightChange(member) }
         }
     }
 
@@ -226,8 +212,9 @@ extension Redactor {
         "bearer-token": ["bearer"],
     ]
 
-    fileprivate static func needles(for rules: [Rule]) -> [[UInt8]]? {
+    fileprivate static func scanner(for rules: [Rule]) -> NeedleScanner? {
         var needles: [[UInt8]] = []
+        var keys: [[UInt8]] = []
         let builtIn = Dictionary(
             uniqueKeysWithValues: secrets.compactMap { rule -> (String, String)? in
                 guard case .pattern(let name, let regex) = rule else { return nil }
@@ -238,13 +225,82 @@ extension Redactor {
             case .pattern(let name, let regex):
                 guard builtIn[name] == regex, let known = builtInNeedles[name] else { return nil }
                 needles += known.map { Array($0.utf8) }
-            case .keys(_, let keys):
-                // A member name is written as "key" in JSON.
-                needles += keys.map { Array("\"\($0.lowercased())\"".utf8) }
+            case .keys(_, let names):
+                keys += names.map { Array($0.lowercased().utf8) }
             case .path, .custom:
                 return nil
             }
         }
-        return needles
+        return NeedleScanner(needles: needles, keys: keys)
+    }
+}
+
+/// Finds, ignoring ASCII case, whether any of some byte strings occurs in a text: one pass, at
+/// each byte comparing only the needles that start with it.
+struct NeedleScanner: Sendable {
+    /// Lowercased needles: text the pattern rules need before they can match.
+    let needles: [[UInt8]]
+    /// Lowercased member names of the key rules.
+    let keys: [[UInt8]]
+    /// Member names as they appear in JSON bytes: `"name"`.
+    private let quotedKeys: [[UInt8]]
+    private let byFirst: [[Int]]
+    private let quotedByFirst: [[Int]]
+
+    init(needles: [[UInt8]], keys: [[UInt8]]) {
+        self.needles = needles.filter { !$0.isEmpty }
+        self.keys = keys
+        quotedKeys = keys.map { [0x22] + $0 + [0x22] }
+        byFirst = Self.index(self.needles)
+        quotedByFirst = Self.index(quotedKeys)
+    }
+
+    private static func index(_ needles: [[UInt8]]) -> [[Int]] {
+        var table = [[Int]](repeating: [], count: 256)
+        for (index, needle) in needles.enumerated() where !needle.isEmpty { table[Int(needle[0])].append(index) }
+        return table
+    }
+
+    @inline(__always) private static func lower(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Whether a needle (and, in raw JSON, a quoted key) occurs in the bytes.
+    func occurs(in bytes: UnsafeBufferPointer<UInt8>, includingKeys: Bool) -> Bool {
+        if Self.occurs(needles, byFirst, in: bytes) { return true }
+        return includingKeys && Self.occurs(quotedKeys, quotedByFirst, in: bytes)
+    }
+
+    /// Whether a needle occurs in a string's UTF-8.
+    func occurs(in text: String) -> Bool {
+        guard !needles.isEmpty else { return false }
+        var text = text
+        return text.withUTF8 { Self.occurs(needles, byFirst, in: $0) }
+    }
+
+    /// Whether a member name is one of the key rules' (ignoring ASCII case).
+    func isCredentialKey(_ name: String) -> Bool {
+        guard !keys.isEmpty else { return false }
+        var name = name
+        return name.withUTF8 { bytes in
+            keys.contains { key in
+                key.count == bytes.count && zip(key, bytes).allSatisfy { $0 == Self.lower($1) }
+            }
+        }
+    }
+
+    private static func occurs(_ needles: [[UInt8]], _ byFirst: [[Int]], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !needles.isEmpty else { return false }
+        let count = bytes.count
+        for start in 0..<count {
+            for index in byFirst[Int(lower(bytes[start]))] {
+                let needle = needles[index]
+                guard start + needle.count <= count else { continue }
+                var offset = 1
+                while offset < needle.count && lower(bytes[start + offset]) == needle[offset] { offset += 1 }
+                if offset == needle.count { return true }
+            }
+        }
+        return false
     }
 }
