@@ -7,21 +7,44 @@ extension SQLiteStore {
     public func stateChanges(of id: RunID, through seq: Int) async throws -> [(seq: Int, change: StateChange)] {
         guard let run = try await run(id) else { throw RewindError.runNotFound(id) }
         if run.parentRunID != nil { return try await journalStateChanges(of: id, through: seq) }
-        return try await read(runID: id) { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT seq, state FROM entries
-                        WHERE run_id = ?1 AND seq <= ?2 AND state IS NOT NULL
-                          AND seq >= COALESCE((
-                              SELECT seq FROM entries
-                              WHERE run_id = ?1 AND seq <= ?2 AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
-                              ORDER BY seq DESC LIMIT 1
-                          ), 0)
-                        ORDER BY seq
-                        """),
-                arguments: [id.rawValue, seq])
-            return try rows.map { row in (row[0] as Int, try StateChangeCoding.decode(row[1] as Data)) }
+        return try await read(runID: id) { db in try Self.ownStateChanges(of: id, through: seq, db) }
+    }
+
+    /// The run and its state changes in one read (a fork's come from its parents: read as the journal).
+    public func state(of id: RunID, at seq: Int) async throws -> JSONValue {
+        let own: (run: RunRecord, changes: [(seq: Int, change: StateChange)]?) = try await read(runID: id) { db in
+            guard let run = try Self.fetchRun(id, db) else { throw RewindError.runNotFound(id) }
+            try Self.checkPosition(seq, in: run)
+            guard run.parentRunID == nil else { return (run, nil) }
+            return (run, try Self.ownStateChanges(of: id, through: seq, db))
         }
+        var changes = own.changes ?? []
+        if own.changes == nil { changes = try await journalStateChanges(of: id, through: seq) }
+        var state = JSONValue.null
+        for change in changes { try change.change.apply(to: &state) }
+        return state
+    }
+
+    private static func ownStateChanges(
+        of id: RunID, through seq: Int, _ db: Database
+    ) throws -> [(seq: Int, change: StateChange)] {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT seq, state FROM entries
+                    WHERE run_id = ?1 AND seq <= ?2 AND state IS NOT NULL
+                      AND seq >= COALESCE((
+                          SELECT seq FROM entries
+                          WHERE run_id = ?1 AND seq <= ?2 AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
+                          ORDER BY seq DESC LIMIT 1
+                      ), 0)
+                    ORDER BY seq
+                    """),
+            arguments: [id.rawValue, seq])
+        var changes: [(seq: Int, change: StateChange)] = []
+        while let row = try rows.next() {
+            changes.append((row[0] as Int, try StateChangeCoding.decode(row[1] as Data)))
+        }
+        return changes
     }
 }

@@ -16,10 +16,14 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/pip" install --quiet langgraph langgraph-checkpoint-sqlite
 fi
 out=$(mktemp -d)
-echo "== building rewind-bench (release)" >&2
-swift build -c release --product rewind-bench >&2
+# REWIND_BENCH_SCRATCH: another build folder (e.g. .build-release), so that a debug build in
+# .build is not rebuilt or locked.
+scratch="${REWIND_BENCH_SCRATCH:-.build}"
+echo "== building rewind-bench (release, in $scratch)" >&2
+swift build -c release --product rewind-bench --scratch-path "$scratch" >&2
+bench="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/rewind-bench"
 echo "== Rewind: agent loop, N = $sizes" >&2
-.build/release/rewind-bench --peer-workload "$sizes" > "$out/rewind.json"
+"$bench" --peer-workload "$sizes" > "$out/rewind.json"
 echo "== LangGraph: agent loop, N = $sizes" >&2
 "$venv/bin/python" benchmarks/peers/langgraph_agent_loop.py "$sizes" > "$out/langgraph.json"
 python3 benchmarks/peers/compare.py "$out/rewind.json" "$out/langgraph.json" "${PEERS_FORMAT:---text}"

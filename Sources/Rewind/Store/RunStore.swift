@@ -97,6 +97,14 @@ public protocol RunStore: Sendable {
     /// needs, without the entries' payloads. The default reads the journal.
     func stateChanges(of id: RunID, through seq: Int) async throws -> [(seq: Int, change: StateChange)]
 
+    /// The run's state when the entry at `seq` was recorded: the nearest snapshot at or before
+    /// it and the deltas after that, up to `seq`.
+    ///
+    /// The default reads the run, then ``stateChanges(of:through:)``; a store can do both in one read.
+    /// - Throws: ``RewindError/Code/runNotFound``; `invalidArgument` when `seq` is not a
+    ///   position of the journal.
+    func state(of id: RunID, at seq: Int) async throws -> JSONValue
+
     /// Keeps how one execution of a run went, for `rewind stats`. The default keeps nothing.
     func recordExecution(_ execution: ExecutionRecord) async throws
 

@@ -110,7 +110,7 @@ extension RunStore {
         return RunInspection(run: run, entry: entry, state: state, usageSoFar: usage, shared: shared)
     }
 
-    static func checkPosition(_ seq: Int, in run: RunRecord) throws {
+    package static func checkPosition(_ seq: Int, in run: RunRecord) throws {
         guard seq >= 0, seq < run.journalLength else {
             let range = run.journalLength == 0 ? "it has no entries yet" : "its entries are 0…\(run.journalLength - 1)"
             throw RewindError(
