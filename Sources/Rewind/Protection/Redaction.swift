@@ -236,29 +236,40 @@ extension Redactor {
 }
 
 /// Finds, ignoring ASCII case, whether any of some byte strings occurs in a text: one pass, at
-/// each byte comparing only the needles that start with it.
+/// each position looking the next two bytes up in a table of the needles' first two bytes, and
+/// comparing only the needles that start with them.
 struct NeedleScanner: Sendable {
-    /// Lowercased needles: text the pattern rules need before they can match.
+    /// Lowercased needles (at least two bytes): text the pattern rules need before they can match.
     let needles: [[UInt8]]
     /// Lowercased member names of the key rules.
     let keys: [[UInt8]]
     /// Member names as they appear in JSON bytes: `"name"`.
     private let quotedKeys: [[UInt8]]
-    private let byFirst: [[Int]]
-    private let quotedByFirst: [[Int]]
+    /// For each two-byte prefix (`first << 8 | second`), the needles starting with it, or none.
+    private let byPrefix: [UInt16: [Int]]
+    private let quotedByPrefix: [UInt16: [Int]]
+    /// Whether any needle starts with a two-byte prefix: 65,536 flags.
+    private let prefixes: [Bool]
+    private let quotedPrefixes: [Bool]
 
     init(needles: [[UInt8]], keys: [[UInt8]]) {
-        self.needles = needles.filter { !$0.isEmpty }
+        // A one-byte needle would match too often to be worth scanning for: none is built in.
+        self.needles = needles.filter { $0.count >= 2 }
         self.keys = keys
         quotedKeys = keys.map { [0x22] + $0 + [0x22] }
-        byFirst = Self.index(self.needles)
-        quotedByFirst = Self.index(quotedKeys)
+        (byPrefix, prefixes) = Self.index(self.needles)
+        (quotedByPrefix, quotedPrefixes) = Self.index(quotedKeys)
     }
 
-    private static func index(_ needles: [[UInt8]]) -> [[Int]] {
-        var table = [[Int]](repeating: [], count: 256)
-        for (index, needle) in needles.enumerated() where !needle.isEmpty { table[Int(needle[0])].append(index) }
-        return table
+    private static func index(_ needles: [[UInt8]]) -> ([UInt16: [Int]], [Bool]) {
+        var table: [UInt16: [Int]] = [:]
+        var flags = [Bool](repeating: false, count: 65_536)
+        for (index, needle) in needles.enumerated() {
+            let prefix = UInt16(needle[0]) << 8 | UInt16(needle[1])
+            table[prefix, default: []].append(index)
+            flags[Int(prefix)] = true
+        }
+        return (table, flags)
     }
 
     @inline(__always) private static func lower(_ byte: UInt8) -> UInt8 {
@@ -267,15 +278,15 @@ struct NeedleScanner: Sendable {
 
     /// Whether a needle (and, in raw JSON, a quoted key) occurs in the bytes.
     func occurs(in bytes: UnsafeBufferPointer<UInt8>, includingKeys: Bool) -> Bool {
-        if Self.occurs(needles, byFirst, in: bytes) { return true }
-        return includingKeys && Self.occurs(quotedKeys, quotedByFirst, in: bytes)
+        if Self.occurs(needles, byPrefix, prefixes, in: bytes) { return true }
+        return includingKeys && Self.occurs(quotedKeys, quotedByPrefix, quotedPrefixes, in: bytes)
     }
 
     /// Whether a needle occurs in a string's UTF-8.
     func occurs(in text: String) -> Bool {
         guard !needles.isEmpty else { return false }
         var text = text
-        return text.withUTF8 { Self.occurs(needles, byFirst, in: $0) }
+        return text.withUTF8 { Self.occurs(needles, byPrefix, prefixes, in: $0) }
     }
 
     /// Whether a member name is one of the key rules' (ignoring ASCII case).
@@ -289,18 +300,28 @@ struct NeedleScanner: Sendable {
         }
     }
 
-    private static func occurs(_ needles: [[UInt8]], _ byFirst: [[Int]], in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard !needles.isEmpty else { return false }
-        let count = bytes.count
-        for start in 0..<count {
-            for index in byFirst[Int(lower(bytes[start]))] {
-                let needle = needles[index]
-                guard start + needle.count <= count else { continue }
-                var offset = 1
-                while offset < needle.count && lower(bytes[start + offset]) == needle[offset] { offset += 1 }
-                if offset == needle.count { return true }
+    private static func occurs(
+        _ needles: [[UInt8]], _ byPrefix: [UInt16: [Int]], _ prefixes: [Bool], in bytes: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        guard !needles.isEmpty, bytes.count >= 2 else { return false }
+        return prefixes.withUnsafeBufferPointer { flags in
+            let count = bytes.count
+            var previous = UInt16(lower(bytes[0]))
+            for position in 1..<count {
+                let current = UInt16(lower(bytes[position]))
+                let prefix = previous << 8 | current
+                previous = current
+                guard flags[Int(prefix)], let candidates = byPrefix[prefix] else { continue }
+                let start = position - 1
+                for index in candidates {
+                    let needle = needles[index]
+                    guard start + needle.count <= count else { continue }
+                    var offset = 2
+                    while offset < needle.count && lower(bytes[start + offset]) == needle[offset] { offset += 1 }
+                    if offset == needle.count { return true }
+                }
             }
+            return false
         }
-        return false
     }
 }
