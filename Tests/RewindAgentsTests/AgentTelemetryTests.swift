@@ -179,6 +179,31 @@ struct AgentTelemetryTests {
         #expect(metrics.counterTotal(label: "rewind_runs_finished_total", dimensions: [("status", "completed")]) == 1)
     }
 
+    @Test func secretsInErrorsDoNotReachSpans() async throws {
+        let tracer = InMemoryTracer()
+        var configuration = Runtime.Configuration()
+        configuration.tracer = tracer
+        let runtime = Runtime(store: InMemoryStore(), configuration: configuration)
+        struct Rejected: Error, CustomStringConvertible {
+            var description: String { "401 for Authorization: Bearer sk-proj-SpanSecret0123456789abcd" }
+        }
+        let failing = Workflow<Int, Int>("leaky-error") { ctx, _ in
+            try await ctx.step("call") { () throws -> Int in throw Rejected() }
+        }
+        await #expect(throws: (any Error).self) { _ = try await runtime.run(failing, input: 0, id: "leak") }
+        let spans = tracer.finishedSpans
+        let step = try #require(spans.first { $0.operationName == "step call" })
+        #expect(!step.errors.isEmpty)
+        var text = ""
+        for span in spans {
+            text += "\(span.status?.message ?? "") "
+            for error in span.errors { text += "\(error.error) " }
+            for event in span.events { text += "\(event.name) \(event.attributes) " }
+        }
+        #expect(!text.contains("SpanSecret0123456789"), "a secret reached a span: \(text)")
+        #expect(text.contains("[REDACTED]"))
+    }
+
     @Test func divergencesAndFailedStepsAreRecorded() async throws {
         let tracer = InMemoryTracer()
         let metrics = TestMetrics()

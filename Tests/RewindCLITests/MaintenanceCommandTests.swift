@@ -120,4 +120,25 @@ struct MaintenanceCommandTests {
             report["problems"]?.arrayValue?.contains { $0["kind"] == "missing-parent" && $0["runID"] == "child" }
                 == true)
     }
+
+    @Test func workerAppliesTheRetentionPolicyPeriodically() async throws {
+        let directory = try TemporaryDirectory()
+        let store = directory.path("worker-gc.sqlite")
+        let demo = try await rewind.run(
+            ["demo", "--plain", "--store", store, "--id", "done"], in: directory.url,
+            environment: AgentDemoTests.offline)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let worker = try rewind.start(
+            ["worker", "--store", store, "--keep-completed", "0s", "--gc-interval", "1"], in: directory.url)
+        let deleted = try await worker.waitForOutput(timeout: 30) { $0.contains("Retention: 1 runs deleted") }
+        worker.process.interrupt()
+        let stopped = try await worker.wait()
+        #expect(deleted, "\(stopped.stdout) \(stopped.stderr)")
+        #expect(stopped.status == 0)
+        let runs = try await rewind.run(["runs", "--json", "--store", store], in: directory.url)
+        #expect(!runs.stdout.contains("\"done\""), "\(runs.stdout)")
+        #expect(
+            try await rewind.run(["worker", "--keep-completed", "later", "--store", store], in: directory.url).status
+                == 64)
+    }
 }

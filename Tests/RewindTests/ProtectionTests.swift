@@ -351,3 +351,47 @@ struct GarbageCollectorTests {
         #expect(try await store.allRuns().map(\.id) == ["waiting"])
     }
 }
+
+@Suite("Retention plan")
+struct RetentionPlanTests {
+    static let now = Date(timeIntervalSince1970: 1_760_000_000)
+
+    static func run(_ id: RunID, _ status: RunStatus, daysAgo: Double, workflow: String = "w") -> RunRecord {
+        let date = now.addingTimeInterval(-daysAgo * 86_400)
+        return RunRecord(
+            id: id, workflow: workflow, input: .null, status: status, createdAt: date,
+            finishedAt: status.isTerminal ? date : nil)
+    }
+
+    @Test func cancelledRunsFollowTheirOwnAgeOrTheFailedOne() {
+        let runs = [
+            Self.run("cancelled-20d", .cancelled, daysAgo: 20), Self.run("failed-20d", .failed, daysAgo: 20),
+            Self.run("cancelled-5d", .cancelled, daysAgo: 5),
+        ]
+        let asFailed = RetentionPlan(policy: RetentionPolicy(keepFailed: .days(10)), runs: runs, now: Self.now)
+        #expect(Set(asFailed.deletions.map(\.run.id)) == ["cancelled-20d", "failed-20d"])
+        let own = RetentionPlan(
+            policy: RetentionPolicy(keepFailed: .days(10), keepCancelled: .days(30)), runs: runs, now: Self.now)
+        #expect(own.deletions.map(\.run.id) == ["failed-20d"])
+        #expect(own.deletions.first?.reason.contains("keep failed: 10d") == true)
+    }
+
+    @Test func keepLastCountsPerWorkflow() {
+        let runs =
+            (0..<5).map { Self.run(RunID("a-\($0)"), .completed, daysAgo: Double(40 + $0), workflow: "a") }
+            + (0..<2).map { Self.run(RunID("b-\($0)"), .completed, daysAgo: Double(40 + $0), workflow: "b") }
+        let plan = RetentionPlan(
+            policy: RetentionPolicy(keepCompleted: .days(30), keepLastPerWorkflow: 3), runs: runs, now: Self.now)
+        #expect(Set(plan.deletions.map(\.run.id)) == ["a-3", "a-4"], "the 3 newest of a and both of b stay")
+        #expect(plan.kept.count == 5)
+    }
+
+    @Test func agesParseAndPrint() throws {
+        #expect(try RetentionPolicy.Age(parsing: "30d").seconds == 30 * 86_400)
+        #expect(try RetentionPolicy.Age(parsing: "12h").seconds == 12 * 3_600)
+        #expect(try RetentionPolicy.Age(parsing: "7").seconds == 7 * 86_400)
+        #expect(try RetentionPolicy.Age(parsing: "90s").description == "90s")
+        #expect(throws: RewindError.self) { try RetentionPolicy.Age(parsing: "soon") }
+        #expect(throws: RewindError.self) { try RetentionPolicy.Age(parsing: "-3d") }
+    }
+}

@@ -183,7 +183,8 @@ extension Redactor {
         return data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             // A JSON escape ("\u0073k-…") hides letters from the scan: look properly.
-            if bytes.count > 1, bytes.indices.dropLast().contains(where: { bytes[$0] == 0x5C && bytes[$0 + 1] == 0x75 }) {
+            if bytes.count > 1, bytes.indices.dropLast().contains(where: { bytes[$0] == 0x5C && bytes[$0 + 1] == 0x75 })
+            {
                 return true
             }
             return scanner.occurs(in: bytes, includingKeys: true)
