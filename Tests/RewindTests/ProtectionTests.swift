@@ -174,6 +174,25 @@ struct EncryptionTests {
         #expect(try await replayRuntime.replay("e1") == record.output)
     }
 
+    @Test func forkOfAnEncryptedRunHasItsOwnKeyAndReadsItsParentsPrefix() async throws {
+        let base = InMemoryStore()
+        let keyring = Self.keyring()
+        let runtime = Runtime(store: ProtectedStore(base: base, encryption: keyring))
+        runtime.register(Self.workflow())
+        _ = try await runtime.start(Self.workflow(), input: "Erin Secretname", id: "parent").result()
+        let fork = try await runtime.fork(
+            "parent", at: 1, replacing: [0: .string("hello Frank Forkname")], id: "child", start: false)
+        #expect(fork.parentRunID == "parent")
+        let resumed = try await runtime.resume("child")
+        #expect(resumed.output == .string("hello Frank Forkname (6300 bytes)"))
+        let parentKey = try #require(try await base.requireRun("parent").metadata["rewind.data_key"])
+        let childKey = try #require(try await base.requireRun("child").metadata["rewind.data_key"])
+        #expect(parentKey != childKey, "a fork gets a data key of its own")
+        let raw = try await Self.storedText(base, "child") + "\(try await base.requireRun("child").forkChanges ?? .null)"
+        #expect(!raw.contains("Forkname"), "the fork's replaced outcome is sealed")
+        #expect(try await runtime.store.state(of: "child", at: 2)["greeting"] == "hello Frank Forkname")
+    }
+
     @Test func wrongOrMissingKeyIsAClearErrorAndWritesNothing() async throws {
         let base = InMemoryStore()
         let keyring = Self.keyring()
