@@ -60,22 +60,8 @@ extension PostgresStore {
         blobs.append("SELECT hash, size, data FROM rewind_blobs")
         for row in try await rows(blobs) {
             let (hash, size, data) = try row.decode((String, Int, Data).self)
-            do {
-                let actual = ContentHash.sha256(try StoreCoding.blobPayload(size: size, compressed: data).data)
-                if actual != hash {
-                    problems.append(
-                        StoreProblem(
-                            kind: "blob-hash",
-                            message: "blob \(hash) holds content whose SHA-256 is \(actual): it was altered"
-                        ))
-                }
-            } catch {
-                problems.append(
-                    StoreProblem(
-                        kind: "blob-unreadable",
-                        message:
-                            "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
-                    ))
+            if let problem = StoreCoding.blobProblem(hash: hash, size: size, compressed: data) {
+                problems.append(problem)
             }
         }
         var missing = SQLBuilder()

@@ -73,23 +73,8 @@ extension SQLiteStore {
             }
             let blobs = try Row.fetchCursor(db, sql: "SELECT hash, size, data FROM blobs")
             while let row = try blobs.next() {
-                let hash: String = row[0]
-                do {
-                    let payload = try StoreCoding.blobPayload(size: row[1], compressed: row[2])
-                    let actual = ContentHash.sha256(payload.data)
-                    if actual != hash {
-                        problems.append(
-                            StoreProblem(
-                                kind: "blob-hash",
-                                message: "blob \(hash) holds content whose SHA-256 is \(actual): it was altered"))
-                    }
-                } catch {
-                    problems.append(
-                        StoreProblem(
-                            kind: "blob-unreadable",
-                            message:
-                                "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
-                        ))
+                if let problem = StoreCoding.blobProblem(hash: row[0], size: row[1], compressed: row[2]) {
+                    problems.append(problem)
                 }
             }
             for column in ["input_blob", "value_blob"] {

@@ -77,6 +77,23 @@ package enum StoreCoding {
         Payload(data: try PayloadCompression.decompress(compressed, expectedSize: size))
     }
 
+    /// What is wrong with a stored blob, if anything: content that does not decompress to its
+    /// size (`blob-unreadable`) or whose SHA-256 is not its key (`blob-hash`).
+    package static func blobProblem(hash: String, size: Int, compressed: Data) -> StoreProblem? {
+        do {
+            let actual = ContentHash.sha256(try blobPayload(size: size, compressed: compressed).data)
+            guard actual != hash else { return nil }
+            return StoreProblem(
+                kind: "blob-hash", message: "blob \(hash) holds content whose SHA-256 is \(actual): it was altered")
+        } catch {
+            return StoreProblem(
+                kind: "blob-unreadable",
+                message:
+                    "blob \(hash) does not decompress to its recorded size: \((error as? RewindError)?.message ?? "\(error)")"
+            )
+        }
+    }
+
     /// A date as the stores keep it: seconds since 2001-01-01.
     package static func seconds(_ date: Date) -> Double { date.timeIntervalSinceReferenceDate }
 
