@@ -310,8 +310,9 @@ public final class Runtime: Sendable {
     ///
     /// The run is marked `cancelled` and can be resumed later.
     public func cancel(_ id: RunID) async throws {
-        try await store.requestCancellation(id)
+        // A run executing here stops at once, whatever the store write below takes.
         registry.withLock { $0.active[id]?.context?.requestCancellation() }
+        try await store.requestCancellation(id)
     }
 
     /// Waits for every run executing in this runtime to reach its end or a journaled stop.
