@@ -27,6 +27,8 @@ extension Benchmark {
         .agentBytesPerIteration(100, target: nil),
         .agentBytesPerIteration(1_000, target: .notAbove(factor: 1.25, of: "agent_bytes_per_iteration_100")),
         .tracingOffOverhead,
+        .protectionOverhead(encryption: false),
+        .protectionOverhead(encryption: true),
         .stateAtSeq10k,
         .traceReplay1000,
         .signalToContinue(otherProcess: false),
