@@ -188,7 +188,8 @@ struct EncryptionTests {
         let parentKey = try #require(try await base.requireRun("parent").metadata["rewind.data_key"])
         let childKey = try #require(try await base.requireRun("child").metadata["rewind.data_key"])
         #expect(parentKey != childKey, "a fork gets a data key of its own")
-        let raw = try await Self.storedText(base, "child") + "\(try await base.requireRun("child").forkChanges ?? .null)"
+        let raw =
+            try await Self.storedText(base, "child") + "\(try await base.requireRun("child").forkChanges ?? .null)"
         #expect(!raw.contains("Forkname"), "the fork's replaced outcome is sealed")
         #expect(try await runtime.store.state(of: "child", at: 2)["greeting"] == "hello Frank Forkname")
     }
