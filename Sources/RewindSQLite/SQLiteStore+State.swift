@@ -12,14 +12,31 @@ extension SQLiteStore {
 
     /// The run and its state changes in one read (a fork's come from its parents: read as the journal).
     public func state(of id: RunID, at seq: Int) async throws -> JSONValue {
-        let own: (run: RunRecord, changes: [(seq: Int, change: StateChange)]?) = try await read(runID: id) { db in
+        try await foldState(
+            of: id,
+            at: { run in
+                try Self.checkPosition(seq, in: run)
+                return seq
+            })
+    }
+
+    /// The run and its state changes in one read.
+    public func latestState(of id: RunID) async throws -> JSONValue {
+        try await foldState(of: id, at: { run in run.journalLength == 0 ? nil : run.journalLength - 1 })
+    }
+
+    /// The state at the position `position` picks from the run (`null` when it picks none).
+    private func foldState(
+        of id: RunID, at position: @escaping @Sendable (RunRecord) throws -> Int?
+    ) async throws -> JSONValue {
+        let own: (seq: Int?, changes: [(seq: Int, change: StateChange)]?) = try await read(runID: id) { db in
             guard let run = try Self.fetchRun(id, db) else { throw RewindError.runNotFound(id) }
-            try Self.checkPosition(seq, in: run)
-            guard run.parentRunID == nil else { return (run, nil) }
-            return (run, try Self.ownStateChanges(of: id, through: seq, db))
+            guard let seq = try position(run) else { return (nil, []) }
+            guard run.parentRunID == nil else { return (seq, nil) }
+            return (seq, try Self.ownStateChanges(of: id, through: seq, db))
         }
         var changes = own.changes ?? []
-        if own.changes == nil { changes = try await journalStateChanges(of: id, through: seq) }
+        if own.changes == nil, let seq = own.seq { changes = try await journalStateChanges(of: id, through: seq) }
         var state = JSONValue.null
         for change in changes { try change.change.apply(to: &state) }
         return state

@@ -8,7 +8,7 @@ import RewindSQLite
 /// An agent loop of N iterations on SQLite: each iteration a model call answers with an
 /// assistant message holding one tool call (~200 bytes) and the tool returns ~500 bytes; a last
 /// model call answers. Measured: time per journal entry (step), bytes on disk, the time for a
-/// fresh process to load the latest state (`RunStore.state(of:at:)`: the last snapshot and the
+/// fresh process to load the latest state (`RunStore.latestState(of:)`: the last snapshot and the
 /// deltas after it), and to list the history (every entry with its payloads).
 enum PeerWorkload {
     static func agent(iterations: Int) -> Agent {
@@ -68,8 +68,7 @@ enum PeerWorkload {
             for _ in 0..<5 {
                 loads.append(
                     try await seconds {
-                        let run = try await store.requireRun(id)
-                        let state = try await store.state(of: id, at: run.journalLength - 1)
+                        let state = try await store.latestState(of: id)
                         messageCount = state["messages"]?.arrayValue?.count ?? 0
                     })
                 histories.append(try await seconds { entryCount = try await store.journal(of: id).count })

@@ -34,6 +34,26 @@ struct ForkOnSQLiteTests {
         }
     }
 
+    @Test func latestStateIsTheStateAtTheLastEntryForRunsAndForks() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.path("latest.sqlite"))
+        let runtime = Runtime(store: store)
+        runtime.register(Self.counter)
+        _ = try await runtime.run(Self.counter, input: 6, id: "run")
+        _ = try await runtime.fork("run", at: 3, setting: [.set(JSONPath("limit"), 4)], id: "fork", start: true)
+        _ = try await runtime.result(of: "fork", as: Int.self)
+        for id in ["run", "fork"] as [RunID] {
+            let last = try await store.requireRun(id).journalLength - 1
+            let expected = try await store.state(of: id, at: last)
+            #expect(try await store.latestState(of: id) == expected)
+            #expect(try await InMemoryReference.latestState(of: id, in: store) == expected)
+        }
+        #expect(try await store.latestState(of: "fork")["sum"] == 4)
+        _ = try await store.createRun(RunRecord(id: "empty", workflow: "w", input: .null))
+        #expect(try await store.latestState(of: "empty") == .null)
+        await #expect(throws: RewindError.self) { try await store.latestState(of: "missing") }
+    }
+
     @Test func forksLeaveTheParentByteForByteUnchangedAndStoreOnlyTheirOwnEntries() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("forks.sqlite")
@@ -63,5 +83,14 @@ struct ForkOnSQLiteTests {
         let comparison = try await store.compare("parent", "f5")
         #expect(comparison.identicalPrefix >= 5)
         try store.close()
+    }
+}
+
+/// The state rebuilt from the whole journal, the slow way: what the stores' shortcuts must equal.
+enum InMemoryReference {
+    static func latestState(of id: RunID, in store: any RunStore) async throws -> JSONValue {
+        var state = JSONValue.null
+        for entry in try await store.journal(of: id) { try entry.state?.apply(to: &state) }
+        return state
     }
 }

@@ -105,6 +105,12 @@ public protocol RunStore: Sendable {
     ///   position of the journal.
     func state(of id: RunID, at seq: Int) async throws -> JSONValue
 
+    /// The run's state after its last entry (`null` for a run with no entries): what a resumed
+    /// run starts from. The default reads the run, then its state at the last position.
+    ///
+    /// - Throws: ``RewindError/Code/runNotFound``.
+    func latestState(of id: RunID) async throws -> JSONValue
+
     /// Keeps how one execution of a run went, for `rewind stats`. The default keeps nothing.
     func recordExecution(_ execution: ExecutionRecord) async throws
 

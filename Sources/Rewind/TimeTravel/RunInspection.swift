@@ -86,6 +86,11 @@ extension RunStore {
         return state
     }
 
+    public func latestState(of id: RunID) async throws -> JSONValue {
+        let run = try await requireRun(id)
+        return run.journalLength == 0 ? .null : try await state(of: id, at: run.journalLength - 1)
+    }
+
     /// The entry at `seq` with the state at that point, the spend so far, and timing.
     ///
     /// - Throws: ``RewindError/Code/runNotFound``; `invalidArgument` when `seq` is not a
