@@ -169,7 +169,7 @@ struct BrowserTests {
             #expect(try await browser.text(".output")?.contains("Revised: Mention the date.") == true)
         }
         let show = try await fixture.run(["show", "note", "--json"])
-        let run = try JSONValue(parsing: show.stdout)
+        let run = try #require(try JSONValue(parsing: show.stdout)["run"])
         #expect(run["status"] == "completed")
         #expect(run["output"]?["comment"] == "Mention the date.")
         #expect(run["output"]?["approved"] == true)

@@ -80,7 +80,8 @@ enum Assets {
         details summary { cursor: pointer; font-weight: 600; }
         .lineage, .changes, .output { margin: 4px 0; } .output code { overflow-wrap: anywhere; }
         .divergence-summary { background: #fdf0f0; border: 1px solid #f1c4c4; padding: 8px 12px; border-radius: 4px; }
-        table.sides { width: auto; min-width: 50%; margin-bottom: 8px; } table.sides th { width: 120px; }
+        table.sides { table-layout: fixed; margin-bottom: 8px; } table.sides th:first-child { width: 120px; }
+        table.sides td { overflow-wrap: anywhere; }
         table.aligned-journals tr.same td { color: #56607a; } table.aligned-journals tr.same { background: #fbfcfe; }
         table.aligned-journals tr.divergence { background: #fde2e2; outline: 2px solid var(--bad); }
         table.aligned-journals tr.after { background: #fff8ee; }

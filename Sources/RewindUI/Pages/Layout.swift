@@ -60,7 +60,8 @@ enum Layout {
     }
 
     static func duration(_ seconds: Double) -> String {
-        if seconds < 0.001 { return "0 ms" }
+        if seconds <= 0 { return "0 ms" }
+        if seconds < 0.001 { return "<1 ms" }
         if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
         if seconds < 60 { return String(format: "%.2f s", seconds) }
         if seconds < 3600 { return "\(Int(seconds) / 60) min \(Int(seconds) % 60) s" }

@@ -35,7 +35,7 @@ struct RunPage {
             \(waiting())
             <div class="columns">
             <section class="timeline-column">
-            <h2>Timeline <span class="muted">\(history.items.count) entries</span>\(live ? HTML(" <span class=\"live\" id=\"live\">● live</span>") : .empty)</h2>
+            <h2>Timeline <span class="muted">\(history.items.count) entr\(history.items.count == 1 ? "y" : "ies")</span>\(live ? HTML(" <span class=\"live\" id=\"live\">● live</span>") : .empty)</h2>
             \(timeline())
             </section>
             <section class="detail-column">

@@ -84,7 +84,7 @@ final class RewindFixture {
     /// A store with a finished agent run `base` (8 entries) and its fork `snowy` at seq 3 (a
     /// different weather result), run to its end: they first differ at seq 1.
     func prepareRunsAndFork() async throws {
-        try await succeed(["demo", "--delay", "0", "--id", "base"])
+        try await succeed(["demo", "--delay", "0.05", "--id", "base"])
         let snow =
             #"1={"content":"{\"city\":\"Paris\",\"conditions\":\"snow\",\"humidityPercent\":90,\"temperatureC\":-2}","isError":false}"#
         try await succeed(["fork", "base", "--at", "3", "--replace", snow, "--id", "snowy", "--start"])
