@@ -9,9 +9,10 @@ extension RewindServer {
         public var host: String
         /// The port to bind; `0` takes a free one (the bound port is passed to `onServerRunning`).
         public var port: Int
-        /// A secret every request must carry when set: `Authorization: Bearer TOKEN`, the
-        /// `rewind_token` cookie, or `?token=TOKEN` once (which sets the cookie). Required when
-        /// ``host`` is not a loopback address.
+        /// A secret every request must carry, when set.
+        ///
+        /// It is read from `Authorization: Bearer TOKEN`, the `rewind_token` cookie, or
+        /// `?token=TOKEN` once (which sets the cookie). Required when ``host`` is not a loopback address.
         public var token: String?
         /// The path the debugger is mounted under in an application of your own (`""` at the root, or `/debug`).
         public var basePath: String
@@ -23,8 +24,9 @@ extension RewindServer {
         public var refreshInterval: Double
         /// The most runs the runs list shows.
         public var runsListLimit: Int
-        /// Host names the `Host` header may carry besides the loopback names and ``host`` (for a
-        /// reverse proxy). Only checked while ``host`` is a loopback address.
+        /// Host names the `Host` header may carry besides the loopback names and ``host``.
+        ///
+        /// For a reverse proxy. Only checked while ``host`` is a loopback address.
         public var allowedHostNames: Set<String>
         /// Whether a worker executes due runs next to the server (shown after an approval).
         public var runsWorker: Bool
@@ -75,7 +77,8 @@ extension RewindServer {
         ///   not start with `/`.
         public func validate() throws {
             guard (0...65535).contains(port) else {
-                throw RewindError(.invalidArgument, "The port \(port) is out of range: use 0 to 65535 (0 takes a free port).")
+                throw RewindError(
+                    .invalidArgument, "The port \(port) is out of range: use 0 to 65535 (0 takes a free port).")
             }
             if let token {
                 guard token.count >= 8, token.unicodeScalars.allSatisfy(Self.isTokenCharacter) else {
@@ -90,10 +93,13 @@ extension RewindServer {
                 )
             }
             guard basePath.isEmpty || (basePath.hasPrefix("/") && !basePath.hasSuffix("/")) else {
-                throw RewindError(.invalidArgument, "The base path must be empty or start with / and not end with / (like /debug).")
+                throw RewindError(
+                    .invalidArgument, "The base path must be empty or start with / and not end with / (like /debug).")
             }
             guard inlinePayloadLimit > 0, maxRequestBodyBytes > 0, refreshInterval > 0, runsListLimit > 0 else {
-                throw RewindError(.invalidArgument, "The payload limit, body limit, refresh interval and runs limit must be positive.")
+                throw RewindError(
+                    .invalidArgument, "The payload limit, body limit, refresh interval and runs limit must be positive."
+                )
             }
         }
     }

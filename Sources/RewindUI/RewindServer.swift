@@ -222,18 +222,21 @@ public struct RewindServer: Sendable {
         let filter = try RunFilter(query(request))
         let rows = try await lineage(filter)
         return Responses.html(
-            RunsPage.render(rows: rows, filter: filter, workflows: try await workflowNames(), configuration: configuration))
+            RunsPage.render(
+                rows: rows, filter: filter, workflows: try await workflowNames(), configuration: configuration))
     }
 
     func runPage(
-        _ request: Request, id: String?, notice: (text: String, isError: Bool)? = nil, forkFields: FormFields = FormFields(),
+        _ request: Request, id: String?, notice: (text: String, isError: Bool)? = nil,
+        forkFields: FormFields = FormFields(),
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         try await runPage(query: query(request), id: id, notice: notice, forkFields: forkFields, status: status)
     }
 
     func runPage(
-        query fields: FormFields, id: String?, notice: (text: String, isError: Bool)? = nil, forkFields: FormFields = FormFields(),
+        query fields: FormFields, id: String?, notice: (text: String, isError: Bool)? = nil,
+        forkFields: FormFields = FormFields(),
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         var run = try await requireRun(id)
@@ -298,7 +301,8 @@ public struct RewindServer: Sendable {
             let buffer = try await request.body.collect(upTo: configuration.maxRequestBodyBytes)
             return String(buffer: buffer)
         } catch {
-            throw WebError(.contentTooLarge, "The request body is larger than \(configuration.maxRequestBodyBytes) bytes.")
+            throw WebError(
+                .contentTooLarge, "The request body is larger than \(configuration.maxRequestBodyBytes) bytes.")
         }
     }
 
@@ -314,7 +318,8 @@ public struct RewindServer: Sendable {
             let failure = WebError.from(error)
             guard failure.status == .badRequest || failure.status == .conflict else { throw error }
             return try await runPage(
-                query: FormFields(), id: id, notice: ("Not forked: \(failure.message)", true), forkFields: fields, status: failure.status)
+                query: FormFields(), id: id, notice: ("Not forked: \(failure.message)", true), forkFields: fields,
+                status: failure.status)
         }
     }
 
@@ -326,11 +331,15 @@ public struct RewindServer: Sendable {
                 run, action: fields["action"], name: fields["name"], payload: fields["payload"].map { .string($0) },
                 comment: fields["comment"], reason: fields["reason"], payloadIsText: true)
             return Responses.redirect(
-                to: "\(configuration.basePath)/runs/\(Layout.path(run.id.rawValue))?\(FormFields.encode([("delivered", name)]))")
+                to:
+                    "\(configuration.basePath)/runs/\(Layout.path(run.id.rawValue))?\(FormFields.encode([("delivered", name)]))"
+            )
         } catch {
             let failure = WebError.from(error)
             guard failure.status == .badRequest || failure.status == .conflict else { throw error }
-            return try await runPage(query: FormFields(), id: id, notice: ("Not delivered: \(failure.message)", true), status: failure.status)
+            return try await runPage(
+                query: FormFields(), id: id, notice: ("Not delivered: \(failure.message)", true), status: failure.status
+            )
         }
     }
 
@@ -342,9 +351,16 @@ public struct RewindServer: Sendable {
     ) async throws -> RunRecord {
         let seq = try Validate.seq(at, field: "The fork position (at)")
         let patchText = patch?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        let operations = try patchText.isEmpty ? [] : Validate.stateOperations(Validate.json(patchText, field: "The state edits"), field: "the state edits")
+        let operations =
+            try patchText.isEmpty
+            ? []
+            : Validate.stateOperations(Validate.json(patchText, field: "The state edits"), field: "the state edits")
         let replaceText = replace?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        let outcomes = try replaceText.isEmpty ? [:] : Validate.replacedOutcomes(Validate.json(replaceText, field: "The replaced outcomes"), field: "the replaced outcomes")
+        let outcomes =
+            try replaceText.isEmpty
+            ? [:]
+            : Validate.replacedOutcomes(
+                Validate.json(replaceText, field: "The replaced outcomes"), field: "the replaced outcomes")
         return try await fork(run, at: seq, operations: operations, outcomes: outcomes, childID: childID, start: start)
     }
 
@@ -359,7 +375,8 @@ public struct RewindServer: Sendable {
                 "This server does not register the workflow \"\(run.workflow)\", so it cannot run the fork now. Fork without starting it; a worker that registers the workflow runs it."
             )
         }
-        return try await runtime.fork(run.id, at: seq, setting: operations, replacing: outcomes, id: child, start: start)
+        return try await runtime.fork(
+            run.id, at: seq, setting: operations, replacing: outcomes, id: child, start: start)
     }
 
     /// Delivers a signal through the runtime: `approve`, `reject` or `signal` (named, with a JSON payload).
@@ -371,7 +388,9 @@ public struct RewindServer: Sendable {
     ) async throws -> String {
         func limited(_ text: String?, _ field: String) throws -> String? {
             guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
-            guard text.count <= 2000 else { throw WebError(.badRequest, "The \(field) is longer than 2000 characters.") }
+            guard text.count <= 2000 else {
+                throw WebError(.badRequest, "The \(field) is longer than 2000 characters.")
+            }
             return text
         }
         switch action ?? "signal" {
@@ -396,7 +415,8 @@ public struct RewindServer: Sendable {
             try await runtime.signal(run.id, name: name, payload: value)
             return name
         default:
-            throw WebError(.badRequest, "Unknown action \"\(Layout.clip(action ?? "", 40))\": use approve, reject or signal.")
+            throw WebError(
+                .badRequest, "Unknown action \"\(Layout.clip(action ?? "", 40))\": use approve, reject or signal.")
         }
     }
 
@@ -432,12 +452,14 @@ public struct RewindServer: Sendable {
         let detail = try await entryDetail(run, seq: position)
         let fields = query(request)
         let full = "\(configuration.basePath)/api/runs/\(Layout.path(run.id.rawValue))/entries/\(position)"
-        var members = APIEncoding.entry(
-            detail, full: fields["view"] != "panel", limit: configuration.inlinePayloadLimit, fullURL: full
-        ).objectValue ?? [:]
+        var members =
+            APIEncoding.entry(
+                detail, full: fields["view"] != "panel", limit: configuration.inlinePayloadLimit, fullURL: full
+            ).objectValue ?? [:]
         if fields["view"] == "panel" {
             let apiPath = "\(configuration.basePath)/api/runs/\(Layout.path(run.id.rawValue))"
-            members["html"] = .string(RunPage.panel(detail, apiPath: apiPath, limit: configuration.inlinePayloadLimit).markup)
+            members["html"] = .string(
+                RunPage.panel(detail, apiPath: apiPath, limit: configuration.inlinePayloadLimit).markup)
         }
         return Responses.json(.object(members))
     }
@@ -447,7 +469,9 @@ public struct RewindServer: Sendable {
         guard let seq = try selectedSeq(query(request)["seq"], in: run) else {
             throw WebError(.badRequest, "Run \(run.id) has no entries yet, so it has no state.")
         }
-        return Responses.json(["runID": .string(run.id.rawValue), "seq": .int(seq), "state": try await store.state(of: run.id, at: seq)])
+        return Responses.json([
+            "runID": .string(run.id.rawValue), "seq": .int(seq), "state": try await store.state(of: run.id, at: seq),
+        ])
     }
 
     func apiExport(id: String?) async throws -> Response {
@@ -478,7 +502,8 @@ public struct RewindServer: Sendable {
         let run = try await requireRun(id)
         let body = try await jsonBody(request)
         guard let seq = body["at"]?.intValue else {
-            throw WebError(.badRequest, "\"at\" (the first position the fork runs live) is missing or not a whole number.")
+            throw WebError(
+                .badRequest, "\"at\" (the first position the fork runs live) is missing or not a whole number.")
         }
         let child = try await fork(
             run, at: seq, operations: try Validate.stateOperations(body["state"] ?? .null, field: "state"),

@@ -194,7 +194,8 @@ struct APITests {
                 body: ByteBuffer(string: #"{"at": 1, "state": [{"op": "set", "path": "/nope/x", "value": 1}]}"#)
             ) { response throws in
                 #expect(response.status == .badRequest)
-                #expect(try Self.json(response)["error"]?["message"]?.stringValue?.contains("no object at /nope") == true)
+                #expect(
+                    try Self.json(response)["error"]?["message"]?.stringValue?.contains("no object at /nope") == true)
             }
             try await client.execute(
                 uri: "/api/runs/base/fork", method: .post, headers: json,
@@ -203,8 +204,9 @@ struct APITests {
                 #expect(response.status == .badRequest)
                 #expect(try Self.json(response)["error"]?["message"]?.stringValue?.contains("unknown op") == true)
             }
-            try await client.execute(uri: "/api/runs/base/fork", method: .post, headers: json, body: ByteBuffer(string: "[1,"))
-            { response throws in
+            try await client.execute(
+                uri: "/api/runs/base/fork", method: .post, headers: json, body: ByteBuffer(string: "[1,")
+            ) { response throws in
                 #expect(response.status == .badRequest)
             }
             #expect(try await server.store.listRuns(RunQuery()).count == 3, "nothing was written")

@@ -25,9 +25,10 @@ struct BrowserTests {
         let server = try await fixture.serve()
         try await Self.withBrowser(server) { browser in
             try await browser.navigate(server.url + "/")
-            let rows = try await browser.evaluate(
-                "Array.from(document.querySelectorAll('#runs tbody tr.run')).map(r => [r.dataset.run, r.dataset.parent, r.className, r.innerText])"
-            ).arrayValue ?? []
+            let rows =
+                try await browser.evaluate(
+                    "Array.from(document.querySelectorAll('#runs tbody tr.run')).map(r => [r.dataset.run, r.dataset.parent, r.className, r.innerText])"
+                ).arrayValue ?? []
             let ids = rows.compactMap { $0[0]?.stringValue }
             #expect(Set(ids) == ["base", "snowy", "other"])
             let base = try #require(ids.firstIndex(of: "base"))
@@ -77,7 +78,8 @@ struct BrowserTests {
             let state = try JSONValue(parsing: stateText)
             #expect(state["iteration"] == 2)
             #expect((state["messages"]?.arrayValue?.count ?? 0) >= 4)
-            #expect(try await browser.evaluate("document.querySelector('#entry-4').classList.contains('selected')") == true)
+            #expect(
+                try await browser.evaluate("document.querySelector('#entry-4').classList.contains('selected')") == true)
             try await Screenshots.save(browser, "run")
 
             // A model call shows the request's messages and the response.
@@ -135,7 +137,9 @@ struct BrowserTests {
             let marked = try await browser.evaluate(
                 "Array.from(document.querySelectorAll('#aligned tr.divergence')).map(r => r.dataset.seq)")
             #expect(marked == ["1"], "exactly one row, seq 1, is the first divergence")
-            #expect(try await browser.evaluate("document.querySelector('#aligned tr[data-seq=\"0\"]').className") == "aligned same")
+            #expect(
+                try await browser.evaluate("document.querySelector('#aligned tr[data-seq=\"0\"]').className")
+                    == "aligned same")
             #expect(try await browser.text("#divergence")?.contains("first divergence") == true)
             let summary = try await browser.text("#divergence-summary") ?? ""
             #expect(summary.contains("seq 1"))
@@ -158,7 +162,8 @@ struct BrowserTests {
             #expect(try await browser.text("#waiting h2") == "Waiting for approval")
             #expect(try await browser.text("#waiting pre.prompt")?.contains("Lyon") == true)
             try await Screenshots.save(browser, "approval")
-            try await browser.evaluate("document.querySelector('#approve-form input[name=comment]').value = 'Mention the date.'")
+            try await browser.evaluate(
+                "document.querySelector('#approve-form input[name=comment]').value = 'Mention the date.'")
             try await browser.markPage()
             try await browser.evaluate("document.querySelector('#approve-button').click()")
             try await browser.waitForNewPage("the page after the approval")

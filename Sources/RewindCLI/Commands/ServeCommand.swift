@@ -28,10 +28,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(name: .long, help: ArgumentHelp("The address to bind (any other than loopback needs --token).", valueName: "address"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The address to bind (any other than loopback needs --token).", valueName: "address"))
     var host = "127.0.0.1"
 
-    @Option(name: .long, help: ArgumentHelp("The port to listen on (0: a free port, printed at start).", valueName: "port"))
+    @Option(
+        name: .long, help: ArgumentHelp("The port to listen on (0: a free port, printed at start).", valueName: "port"))
     var port = 8080
 
     @Option(

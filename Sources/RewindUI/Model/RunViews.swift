@@ -59,16 +59,21 @@ struct RunFilter: Sendable, Hashable {
             guard let value = RunStatus(rawValue: status) else {
                 throw WebError(
                     .badRequest,
-                    "Unknown status \"\(status)\": use one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+                    "Unknown status \"\(status)\": use one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))."
+                )
             }
             self.status = value
         }
         if let workflow = query["workflow"], !workflow.isEmpty {
-            guard workflow.count <= 200 else { throw WebError(.badRequest, "The workflow filter is longer than 200 characters.") }
+            guard workflow.count <= 200 else {
+                throw WebError(.badRequest, "The workflow filter is longer than 200 characters.")
+            }
             self.workflow = workflow
         }
         if let text = query["q"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
-            guard text.count <= 200 else { throw WebError(.badRequest, "The search text is longer than 200 characters.") }
+            guard text.count <= 200 else {
+                throw WebError(.badRequest, "The search text is longer than 200 characters.")
+            }
             self.text = text
         }
         if let limit = query["limit"], !limit.isEmpty {
@@ -208,7 +213,8 @@ struct EntryDetail: Sendable {
         if case .started = entry.outcome {
             sections.append(
                 PanelSection(
-                    "Outcome", text: "Started, and its end was not recorded: in doubt (a resume follows the tool's policy).",
+                    "Outcome",
+                    text: "Started, and its end was not recorded: in doubt (a resume follows the tool's policy).",
                     limit: limit))
         }
         sections.append(PanelSection("State at seq \(entry.seq)", json: inspection.state, limit: limit))

@@ -27,8 +27,11 @@ struct ComparePage {
         func options(_ chosen: String?) -> HTML {
             HTML(
                 joining: choices.map { run in
-                    let label = run.parentRunID.map { "\(run.id.rawValue) (fork of \($0.rawValue) @\(run.forkSeq ?? 0))" } ?? run.id.rawValue
-                    return "<option value=\"\(run.id.rawValue)\"\(chosen == run.id.rawValue ? HTML(" selected") : .empty)>\(label) · \(run.workflow) · \(run.status.rawValue)</option>"
+                    let label =
+                        run.parentRunID.map { "\(run.id.rawValue) (fork of \($0.rawValue) @\(run.forkSeq ?? 0))" }
+                        ?? run.id.rawValue
+                    return
+                        "<option value=\"\(run.id.rawValue)\"\(chosen == run.id.rawValue ? HTML(" selected") : .empty)>\(label) · \(run.workflow) · \(run.status.rawValue)</option>"
                 })
         }
         return """
@@ -49,7 +52,8 @@ struct ComparePage {
                 (<b>\(divergence.kind.rawValue)</b>): \(divergence.summary)</p>
                 """
         } else {
-            summary = "<p class=\"notice\" id=\"divergence-summary\">No divergence: the journals are identical (\(comparison.identicalPrefix) entries).</p>"
+            summary =
+                "<p class=\"notice\" id=\"divergence-summary\">No divergence: the journals are identical (\(comparison.identicalPrefix) entries).</p>"
         }
         return """
             \(summary)
@@ -117,7 +121,8 @@ struct ComparePage {
             } else {
                 classes += " same"
             }
-            let marker: HTML = seq == divergence ? "<span class=\"flag divergence-flag\">first divergence</span>" : .empty
+            let marker: HTML =
+                seq == divergence ? "<span class=\"flag divergence-flag\">first divergence</span>" : .empty
             return """
                 <tr class="\(classes)"\(id) data-seq="\(seq)"><td class="seq num">\(seq)\(marker)</td>\(cell(left, run: comparison.left.run))\(cell(right, run: comparison.right.run))</tr>
                 """
@@ -135,11 +140,14 @@ struct ComparePage {
         func cell(_ calls: [RunComparison.ToolCall], _ index: Int) -> HTML {
             guard index < calls.count else { return "<td class=\"missing\">—</td>" }
             let call = calls[index]
-            return "<td><span class=\"muted\">\(call.seq)</span> <b>\(call.name)</b> <code>\(Layout.clip(call.input?.canonicalString ?? "", 60))</code><div class=\"summary\">\(Layout.clip(call.outcomeSummary, 80))</div></td>"
+            return
+                "<td><span class=\"muted\">\(call.seq)</span> <b>\(call.name)</b> <code>\(Layout.clip(call.input?.canonicalString ?? "", 60))</code><div class=\"summary\">\(Layout.clip(call.outcomeSummary, 80))</div></td>"
         }
         let rows = (0..<max(a.count, b.count)).map { index -> HTML in
-            let same = index < a.count && index < b.count && a[index].name == b[index].name && a[index].input == b[index].input
-            return "<tr class=\"\(same ? "same" : "differs")\"><td class=\"num\">\(index + 1)</td>\(cell(a, index))\(cell(b, index))</tr>"
+            let same =
+                index < a.count && index < b.count && a[index].name == b[index].name && a[index].input == b[index].input
+            return
+                "<tr class=\"\(same ? "same" : "differs")\"><td class=\"num\">\(index + 1)</td>\(cell(a, index))\(cell(b, index))</tr>"
         }
         return """
             <table class="tools" id="tool-sequences"><thead><tr><th class="num">#</th><th>A</th><th>B</th></tr></thead>
@@ -148,18 +156,22 @@ struct ComparePage {
     }
 
     func stateDifference(_ comparison: RunComparison) -> HTML {
-        guard let divergence = comparison.divergence else { return "<p class=\"empty\">The journals do not diverge.</p>" }
+        guard let divergence = comparison.divergence else {
+            return "<p class=\"empty\">The journals do not diverge.</p>"
+        }
         guard !divergence.stateDifference.isEmpty else {
             return "<p id=\"state-difference\">The state is the same in both runs at seq \(divergence.seq).</p>"
         }
         let items = divergence.stateDifference.map { operation -> HTML in
             switch operation {
             case .set(let path, let value):
-                return "<li><b>set</b> <code>\(path.description)</code> = <code>\(Layout.clip(value.canonicalString, 300))</code></li>"
+                return
+                    "<li><b>set</b> <code>\(path.description)</code> = <code>\(Layout.clip(value.canonicalString, 300))</code></li>"
             case .remove(let path):
                 return "<li><b>remove</b> <code>\(path.description)</code></li>"
             case .append(let path, let values):
-                return "<li><b>append</b> <code>\(path.description)</code> + \(values.count): <code>\(Layout.clip(JSONValue.array(values).canonicalString, 300))</code></li>"
+                return
+                    "<li><b>append</b> <code>\(path.description)</code> + \(values.count): <code>\(Layout.clip(JSONValue.array(values).canonicalString, 300))</code></li>"
             }
         }
         return """

@@ -57,7 +57,8 @@ struct RunPage {
                 (entries 0…\(max(0, (run.forkSeq ?? 0) - 1)) are the parent's) · <a href="\(compare)" id="compare-parent">compare with the parent</a></p>
                 """
             if let changes = run.forkChanges {
-                lineage += "<p class=\"changes\">Fork changes: <code>\(Layout.clip(changes.canonicalString, 300))</code></p>"
+                lineage +=
+                    "<p class=\"changes\">Fork changes: <code>\(Layout.clip(changes.canonicalString, 300))</code></p>"
             }
         }
         var result: HTML = .empty
@@ -102,7 +103,9 @@ struct RunPage {
             if item.shared { classes += " shared" }
             if case .error = entry.outcome { classes += " failed" }
             var flags: [HTML] = []
-            if item.shared { flags.append("<span class=\"flag replayed\" title=\"served from the parent's journal\">replayed</span>") }
+            if item.shared {
+                flags.append("<span class=\"flag replayed\" title=\"served from the parent's journal\">replayed</span>")
+            }
             if item.replaced { flags.append("<span class=\"flag replaced\">replaced</span>") }
             if case .error = entry.outcome { flags.append("<span class=\"flag error\">error</span>") }
             if case .started = entry.outcome { flags.append("<span class=\"flag doubt\">in doubt</span>") }
@@ -146,11 +149,15 @@ struct RunPage {
             if let cost = usage.costUSD { meta.append("<li>\(Layout.cost(cost))</li>") }
             if let model = usage.model { meta.append("<li>\(model)</li>") }
         }
-        meta.append("<li>spent so far: \(Layout.tokens(detail.inspection.usageSoFar.totalTokens)) tokens, \(Layout.cost(detail.inspection.usageSoFar.costUSD))</li>")
+        meta.append(
+            "<li>spent so far: \(Layout.tokens(detail.inspection.usageSoFar.totalTokens)) tokens, \(Layout.cost(detail.inspection.usageSoFar.costUSD))</li>"
+        )
         if detail.inspection.shared { meta.append("<li class=\"flag replayed\">replayed from the parent</li>") }
         if detail.replaced { meta.append("<li class=\"flag replaced\">outcome replaced by the fork</li>") }
         let sections = detail.sections(limit: limit).map { section -> HTML in
-            let id = section.title.hasPrefix("State") ? "state" : "section-\(section.title.lowercased().split(separator: " ").first ?? "")"
+            let id =
+                section.title.hasPrefix("State")
+                ? "state" : "section-\(section.title.lowercased().split(separator: " ").first ?? "")"
             let cut: HTML =
                 section.truncated
                 ? "<p class=\"truncated\">Cut at \(limit.formatted()) of \(section.bytes.formatted()) bytes. <a href=\"\(full)\" class=\"full-link\">The whole entry as JSON</a></p>"
@@ -184,9 +191,10 @@ struct RunPage {
                 <button type="submit">Send</button></form></details>
                 """
         }
-        let prompt = wait.prompt.map {
-            HTML("<pre class=\"prompt\">\(String(decoding: $0.prettyData(), as: UTF8.self))</pre>")
-        } ?? .empty
+        let prompt =
+            wait.prompt.map {
+                HTML("<pre class=\"prompt\">\(String(decoding: $0.prettyData(), as: UTF8.self))</pre>")
+            } ?? .empty
         let forms: HTML
         switch wait.kind {
         case .approval:

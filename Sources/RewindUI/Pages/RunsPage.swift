@@ -38,7 +38,8 @@ enum RunsPage {
             """
         let refresh: HTML =
             live
-            ? " data-refresh=\"\(configuration.refreshInterval)\" data-watch=\"\(base)/api/runs?\(query(filter))\"" : .empty
+            ? " data-refresh=\"\(configuration.refreshInterval)\" data-watch=\"\(base)/api/runs?\(query(filter))\""
+            : .empty
         return Layout.page(
             title: "Runs", configuration: configuration, bodyAttributes: " data-page=\"runs\"" + refresh,
             """

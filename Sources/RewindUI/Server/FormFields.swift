@@ -80,7 +80,8 @@ enum Validate {
         guard let items = json.arrayValue else {
             throw WebError(
                 .badRequest,
-                "\(field) must be a JSON array of edits, like [{\"op\": \"set\", \"path\": \"/iteration\", \"value\": 1}].")
+                "\(field) must be a JSON array of edits, like [{\"op\": \"set\", \"path\": \"/iteration\", \"value\": 1}]."
+            )
         }
         guard items.count <= 1000 else { throw WebError(.badRequest, "\(field) has more than 1000 edits.") }
         return try items.enumerated().map { index, item in
@@ -89,7 +90,9 @@ enum Validate {
             }
             guard case .object(let members) = item else { throw bad("is not an object") }
             guard let op = members["op"]?.stringValue else { throw bad("has no \"op\" (set, remove or append)") }
-            guard let path = members["path"]?.stringValue else { throw bad("has no \"path\" (a JSON pointer like /messages)") }
+            guard let path = members["path"]?.stringValue else {
+                throw bad("has no \"path\" (a JSON pointer like /messages)")
+            }
             guard path.isEmpty || path.hasPrefix("/") else {
                 throw bad("has a path that is not a JSON pointer (it must start with /)")
             }
@@ -114,7 +117,8 @@ enum Validate {
     static func replacedOutcomes(_ json: JSONValue, field: String = "replace") throws -> [Int: JSONValue] {
         if json.isNull { return [:] }
         guard case .object(let members) = json else {
-            throw WebError(.badRequest, "\(field) must be a JSON object from positions to values, like {\"3\": \"new\"}.")
+            throw WebError(
+                .badRequest, "\(field) must be a JSON object from positions to values, like {\"3\": \"new\"}.")
         }
         var outcomes: [Int: JSONValue] = [:]
         for (key, value) in members {

@@ -11,7 +11,9 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static var tokenCookie: String { "rewind_token" }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         var response: Response
@@ -24,7 +26,9 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    private func check(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+    private func check(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
         async throws -> Response
     {
         if RewindServer.Configuration.isLoopback(configuration.host) {
@@ -59,7 +63,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             guard Self.carriesToken(request, token: token) else {
                 throw WebError(
                     .unauthorized,
-                    "This debugger needs its token: open it with ?token=TOKEN once, or send Authorization: Bearer TOKEN.")
+                    "This debugger needs its token: open it with ?token=TOKEN once, or send Authorization: Bearer TOKEN."
+                )
             }
         }
         if request.method == .post {
@@ -71,7 +76,8 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Refuses a POST whose `Origin` (or `Sec-Fetch-Site`) says it comes from another site.
     private func checkOrigin(_ request: Request) throws {
         if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site == "cross-site" || site == "same-site" {
-            throw WebError(.forbidden, "Cross-site request refused: actions are accepted from the debugger's own pages only.")
+            throw WebError(
+                .forbidden, "Cross-site request refused: actions are accepted from the debugger's own pages only.")
         }
         guard let origin = request.headers[HTTPField.Name("Origin")!] else { return }
         let authority = (request.head.authority ?? request.headers[HTTPField.Name("Host")!] ?? "").lowercased()

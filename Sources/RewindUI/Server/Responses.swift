@@ -33,7 +33,9 @@ enum Responses {
     /// An error as JSON for the API (`/api/…`), as a page otherwise.
     static func error(_ error: WebError, for request: Request, configuration: RewindServer.Configuration) -> Response {
         if request.uri.path.hasPrefix(configuration.basePath + "/api/") {
-            return json(["error": ["status": .int(Int(error.status.code)), "message": .string(error.message)]], status: error.status)
+            return json(
+                ["error": ["status": .int(Int(error.status.code)), "message": .string(error.message)]],
+                status: error.status)
         }
         var response = html(Layout.errorPage(error, configuration: configuration), status: error.status)
         if error.status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }

@@ -51,7 +51,8 @@ final class Browser: Sendable {
     /// Starts a headless Chromium with a fresh profile and opens a page in it.
     static func launch() async throws -> Browser {
         let path = try executable()
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("rewind-chromium-\(UUID().uuidString)")
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rewind-chromium-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
         let arguments = [
             path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -172,7 +173,9 @@ final class Browser: Sendable {
 
     /// Sends a command and waits for its result, at most `timeout` seconds.
     @discardableResult
-    func send(_ method: String, _ params: JSONValue = [:], inSession: Bool = true, timeout: Double = 20) async throws
+    func send(
+        _ method: String, _ params: JSONValue = [:], inSession: Bool = true, timeout: Double = 20
+    ) async throws
         -> JSONValue
     {
         let id = state.withLock { state -> Int? in
@@ -251,7 +254,8 @@ final class Browser: Sendable {
     /// The visible text of the elements matching a selector.
     func texts(_ selector: String) async throws -> [String] {
         let value = try await evaluate(
-            "Array.from(document.querySelectorAll(\(JSONValue.string(selector).canonicalString))).map(e => e.innerText)")
+            "Array.from(document.querySelectorAll(\(JSONValue.string(selector).canonicalString))).map(e => e.innerText)"
+        )
         return value.arrayValue?.compactMap(\.stringValue) ?? []
     }
 
@@ -264,7 +268,8 @@ final class Browser: Sendable {
 
     /// Saves a PNG of the whole page (up to 4000 pixels high).
     func screenshot(to url: URL) async throws {
-        let height = min(4000, max(viewport.height, try await evaluate("document.documentElement.scrollHeight").intValue ?? 0))
+        let height = min(
+            4000, max(viewport.height, try await evaluate("document.documentElement.scrollHeight").intValue ?? 0))
         let result = try await send(
             "Page.captureScreenshot",
             [
@@ -278,7 +283,9 @@ final class Browser: Sendable {
         try data.write(to: url)
     }
 
-    /// Kills the browser, waits for it, and removes its profile. Safe to call twice.
+    /// Kills the browser, waits for it, and removes its profile.
+    ///
+    /// Safe to call twice.
     func shutDown() {
         let first = state.withLock { state -> Bool in
             defer { state.stopped = true }

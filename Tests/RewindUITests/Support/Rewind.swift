@@ -27,7 +27,8 @@ final class RewindFixture {
 
     init() throws {
         executable = try Self.locate()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewind-ui-tests-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rewind-ui-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         storePath = directory.appendingPathComponent("runs.sqlite").path
     }
@@ -40,7 +41,8 @@ final class RewindFixture {
         while folder.path != "/" {
             let candidate = folder.appendingPathComponent("rewind")
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
+                !isDirectory.boolValue,
                 FileManager.default.isExecutableFile(atPath: candidate.path)
             {
                 return candidate
