@@ -164,6 +164,10 @@ struct APITests {
                     #expect(text.contains(message), "\(uri): \(text)")
                 }
             }
+            try await client.execute(uri: "/nowhere", method: .get) { response throws in
+                #expect(response.status == .notFound)
+                #expect(Self.text(response).contains("There is no such page"))
+            }
             try await client.execute(uri: "/runs/missing", method: .get) { response throws in
                 #expect(response.status == .notFound)
                 #expect(Self.text(response).contains("No run with id"))

@@ -150,6 +150,33 @@ struct BrowserTests {
         }
     }
 
+    @Test func theRunPageFollowsARunningRunUntilItEnds() async throws {
+        let fixture = try RewindFixture()
+        try await fixture.succeed(["demo", "--delay", "0", "--id", "first"])
+        let server = try await fixture.serve()
+        let demo = try fixture.start(["demo", "--delay", "0.6", "--id", "live"])
+        defer { demo.stop() }
+        try await Self.withBrowser(server) { browser in
+            // Opened as soon as the run exists, while it runs.
+            let deadline = Date().addingTimeInterval(20)
+            repeat {
+                try await browser.navigate(server.url + "/runs/live")
+                if try await browser.text("#run-id") == "live" { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while Date() < deadline
+            let status = try await browser.text("#run-status")
+            #expect(status == "running" || status == "pending", "the run is still going: \(status ?? "no page")")
+            let before = try await browser.texts("#timeline tbody tr.entry").count
+            #expect(before < 8)
+            #expect(try await browser.text("#live") != nil, "the page says it is live")
+            // No click: the page polls the API and reloads as entries arrive.
+            try await browser.waitFor(
+                "document.querySelector('#run-status').innerText === 'completed'", timeout: 60, "the run to complete")
+            #expect(try await browser.texts("#timeline tbody tr.entry").count == 8)
+        }
+        #expect(try await demo.wait(timeout: 30).status == 0)
+    }
+
     @Test func anApprovalSubmittedInThePageResumesTheSuspendedRun() async throws {
         let fixture = try RewindFixture()
         try await fixture.succeed([

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import Rewind
 
 /// An error a request ends with: an HTTP status and a message a person can act on.
@@ -28,6 +29,11 @@ struct WebError: Error, Sendable, CustomStringConvertible {
             default: status = .internalServerError
             }
             return WebError(status, error.message)
+        case let error as HTTPError:
+            let message = error.status == .notFound ? "There is no such page." : error.body ?? "\(error.status)"
+            return WebError(error.status, message)
+        case let error as any HTTPResponseError:
+            return WebError(error.status, "\(error.status)")
         default:
             return WebError(.internalServerError, "Internal error: \(String(describing: error))")
         }
