@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "RewindUITests",
             dependencies: [
-                "Rewind", "RewindUI", "RewindTesting", "RewindSQLite", "rewind",
+                "Rewind", "RewindUI", "RewindTesting", "RewindSQLite", "RewindPostgres", "rewind",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -14,6 +14,12 @@ struct APITests {
     /// step), `child` (forked from it at 2), and `waiting` (suspended for an approval).
     static func makeStore() async throws -> InMemoryStore {
         let store = InMemoryStore()
+        try await fill(store)
+        return store
+    }
+
+    /// Writes the runs of ``makeStore()`` into a store.
+    static func fill(_ store: any RunStore) async throws {
         let created = Date(timeIntervalSince1970: 1_700_000_000)
         _ = try await store.createRun(
             RunRecord(
@@ -43,7 +49,6 @@ struct APITests {
                 waitingFor: WaitCondition(kind: .approval, signalName: "approval", prompt: ["draft": "Hello"])))
         let runtime = Runtime(store: store)
         try await runtime.fork("base", at: 2, setting: [.set(JSONPath("/iteration"), 7)], id: "child")
-        return store
     }
 
     static func withApp(

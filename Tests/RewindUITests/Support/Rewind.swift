@@ -25,12 +25,13 @@ final class RewindFixture {
     let directory: URL
     let storePath: String
 
-    init() throws {
+    /// - Parameter store: the store's `postgres://` URL; a new SQLite file by default.
+    init(store: String? = nil) throws {
         executable = try Self.locate()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "rewind-ui-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        storePath = directory.appendingPathComponent("runs.sqlite").path
+        storePath = store ?? directory.appendingPathComponent("runs.sqlite").path
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
