@@ -252,6 +252,12 @@ public struct RewindServer: Sendable {
                 ? "This server's worker continues the run." : "A running `rewind worker` continues the run."
             shownNotice = ("Delivered signal \"\(Layout.clip(delivered, 100))\". \(next)", false)
         }
+        if shownNotice == nil, let duplicate = fields["duplicate"], !duplicate.isEmpty {
+            shownNotice = (
+                "This \"\(Layout.clip(duplicate, 100))\" was delivered before (the form was sent twice); nothing changed.",
+                false
+            )
+        }
         if shownNotice == nil, fields["forked"] == "1", let parent = run.parentRunID {
             shownNotice = ("Forked from \(parent) at seq \(run.forkSeq ?? 0).", false)
         }
@@ -327,13 +333,12 @@ public struct RewindServer: Sendable {
         let run = try await requireRun(id)
         let fields = try await form(request)
         do {
-            let name = try await signal(
+            let (name, delivered) = try await signal(
                 run, action: fields["action"], name: fields["name"], payload: fields["payload"].map { .string($0) },
-                comment: fields["comment"], reason: fields["reason"], payloadIsText: true)
-            return Responses.redirect(
-                to:
-                    "\(configuration.basePath)/runs/\(Layout.path(run.id.rawValue))?\(FormFields.encode([("delivered", name)]))"
-            )
+                comment: fields["comment"], reason: fields["reason"], signalID: fields["signal-id"],
+                payloadIsText: true)
+            let outcome = FormFields.encode([(delivered ? "delivered" : "duplicate", name)])
+            return Responses.redirect(to: "\(configuration.basePath)/runs/\(Layout.path(run.id.rawValue))?\(outcome)")
         } catch {
             let failure = WebError.from(error)
             guard failure.status == .badRequest || failure.status == .conflict else { throw error }
@@ -381,11 +386,12 @@ public struct RewindServer: Sendable {
 
     /// Delivers a signal through the runtime: `approve`, `reject` or `signal` (named, with a JSON payload).
     ///
-    /// - Returns: the signal's name.
+    /// - Parameter signalID: the signal's id, so that a form submitted twice delivers once (a new id by default).
+    /// - Returns: the signal's name, and `false` when a signal with this id was delivered before.
     func signal(
         _ run: RunRecord, action: String?, name: String?, payload: JSONValue?, comment: String?, reason: String?,
-        payloadIsText: Bool
-    ) async throws -> String {
+        signalID: String?, payloadIsText: Bool
+    ) async throws -> (name: String, delivered: Bool) {
         func limited(_ text: String?, _ field: String) throws -> String? {
             guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
             guard text.count <= 2000 else {
@@ -393,16 +399,20 @@ public struct RewindServer: Sendable {
             }
             return text
         }
+        let id = try limited(signalID, "signal id")
+        if let id, id.count > 128 || !id.unicodeScalars.allSatisfy(RewindServer.Configuration.isTokenCharacter) {
+            throw WebError(.badRequest, "The signal id must be 1 to 128 letters, digits, '-', '_', '.' or '~'.")
+        }
+        let approvalName = run.waitingFor?.kind == .approval ? run.waitingFor?.signalName ?? "approval" : "approval"
         switch action ?? "signal" {
         case "approve":
-            try await runtime.approve(run.id, comment: try limited(comment, "comment"))
-            return run.waitingFor?.kind == .approval ? run.waitingFor?.signalName ?? "approval" : "approval"
+            let delivered = try await runtime.approve(run.id, comment: try limited(comment, "comment"), signalID: id)
+            return (approvalName, delivered)
         case "reject":
             guard let reason = try limited(reason, "reason") else {
                 throw WebError(.badRequest, "A rejection needs a reason: the run receives it.")
             }
-            try await runtime.reject(run.id, reason: reason)
-            return run.waitingFor?.kind == .approval ? run.waitingFor?.signalName ?? "approval" : "approval"
+            return (approvalName, try await runtime.reject(run.id, reason: reason, signalID: id))
         case "signal":
             guard let name = try limited(name, "signal name") else {
                 throw WebError(.badRequest, "The signal needs a name (the one the run waits for).")
@@ -412,8 +422,7 @@ public struct RewindServer: Sendable {
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 value = trimmed.isEmpty ? .object([:]) : try Validate.json(trimmed, field: "The payload")
             }
-            try await runtime.signal(run.id, name: name, payload: value)
-            return name
+            return (name, try await runtime.signal(run.id, name: name, payload: value, signalID: id))
         default:
             throw WebError(
                 .badRequest, "Unknown action \"\(Layout.clip(action ?? "", 40))\": use approve, reject or signal.")
@@ -515,11 +524,14 @@ public struct RewindServer: Sendable {
     func apiSignal(_ request: Request, id: String?) async throws -> Response {
         let run = try await requireRun(id)
         let body = try await jsonBody(request)
-        let name = try await signal(
+        let (name, delivered) = try await signal(
             run, action: body["action"]?.stringValue, name: body["name"]?.stringValue, payload: body["payload"],
-            comment: body["comment"]?.stringValue, reason: body["reason"]?.stringValue, payloadIsText: false)
+            comment: body["comment"]?.stringValue, reason: body["reason"]?.stringValue,
+            signalID: body["id"]?.stringValue, payloadIsText: false)
         let record = try await store.requireRun(run.id)
-        return Responses.json(["delivered": .string(name), "run": APIEncoding.run(record)], status: .accepted)
+        return Responses.json(
+            ["delivered": .string(name), "duplicate": .bool(!delivered), "run": APIEncoding.run(record)],
+            status: .accepted)
     }
 
     func apiCompare(_ request: Request) async throws -> Response {

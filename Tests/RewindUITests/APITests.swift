@@ -243,10 +243,18 @@ struct APITests {
             }
             try await client.execute(
                 uri: "/api/runs/waiting/signal", method: .post, headers: json,
-                body: ByteBuffer(string: #"{"action": "approve", "comment": "fine"}"#)
+                body: ByteBuffer(string: #"{"action": "approve", "comment": "fine", "id": "decision-1"}"#)
             ) { response throws in
                 #expect(response.status == .accepted)
                 #expect(try Self.json(response)["delivered"] == "approval")
+                #expect(try Self.json(response)["duplicate"] == false)
+            }
+            try await client.execute(
+                uri: "/api/runs/waiting/signal", method: .post, headers: json,
+                body: ByteBuffer(string: #"{"action": "approve", "comment": "again", "id": "decision-1"}"#)
+            ) { response throws in
+                #expect(response.status == .accepted)
+                #expect(try Self.json(response)["duplicate"] == true, "the same signal id is delivered once")
             }
             let signals = try await server.store.signals(for: "waiting")
             #expect(signals.count == 1)

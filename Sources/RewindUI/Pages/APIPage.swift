@@ -25,7 +25,7 @@ enum APIPage {
         ),
         (
             "POST", "/api/runs/ID/signal",
-            "Signal: {\"action\": \"approve\", \"comment\": …} | {\"action\": \"reject\", \"reason\": …} | {\"action\": \"signal\", \"name\": …, \"payload\": …} → 202."
+            "Signal: {\"action\": \"approve\", \"comment\": …} | {\"action\": \"reject\", \"reason\": …} | {\"action\": \"signal\", \"name\": …, \"payload\": …}, with an optional \"id\" (delivered once) → 202."
         ),
     ]
 

@@ -176,7 +176,10 @@ struct RunPage {
 
     func waiting() -> HTML {
         guard !run.status.isTerminal else { return .empty }
-        let csrf = Layout.csrfField(configuration)
+        // One id per page shown: a form sent twice (a double click, a reload) delivers once.
+        let csrf =
+            Layout.csrfField(configuration)
+            + "<input type=\"hidden\" name=\"signal-id\" value=\"\(UUID().uuidString)\">"
         let action = "\(runPath)/signal"
         let worker =
             configuration.runsWorker
