@@ -175,7 +175,10 @@ public struct RewindServer: Sendable {
     }
 
     /// The runs matching a filter, with their totals, in fork-tree order.
-    func lineage(_ filter: RunFilter) async throws -> [LineageRow] {
+    ///
+    /// - Parameter totals: whether to read every run's journal for its tokens and cost (the
+    ///   pages' polling only needs statuses and lengths).
+    func lineage(_ filter: RunFilter, totals: Bool = true) async throws -> [LineageRow] {
         let limit = min(filter.limit, configuration.runsListLimit)
         var query = RunQuery(statuses: filter.status.map { [$0] } ?? [], workflow: filter.workflow, limit: limit)
         var runs: [RunRecord] = []
@@ -188,6 +191,13 @@ public struct RewindServer: Sendable {
         }
         var summaries: [RunSummary] = []
         for run in runs.prefix(limit) {
+            guard totals else {
+                var brief = RunTotals()
+                brief.steps = run.journalLength
+                brief.durationSeconds = RunTotals.duration(of: run)
+                summaries.append(RunSummary(run: run, totals: brief))
+                continue
+            }
             let journal = try await store.journal(of: run.id)
             summaries.append(RunSummary(run: run, totals: RunTotals(run: run, journal: journal)))
         }
@@ -432,8 +442,9 @@ public struct RewindServer: Sendable {
     // MARK: - JSON API
 
     func apiRuns(_ request: Request) async throws -> Response {
-        let filter = try RunFilter(query(request))
-        let rows = try await lineage(filter)
+        let fields = query(request)
+        let filter = try RunFilter(fields)
+        let rows = try await lineage(filter, totals: fields["totals"] != "false")
         var totals = RunTotals()
         for row in rows { totals.add(row.summary.totals) }
         return Responses.json([

@@ -81,6 +81,12 @@ struct APITests {
                 #expect(runs[base]["totals"]?["steps"] == 3)
                 #expect(runs[base]["totals"]?["costUSD"]?.doubleValue == 0.002)
             }
+            try await client.execute(uri: "/api/runs?totals=false", method: .get) { response throws in
+                let runs = try Self.json(response)["runs"]?.arrayValue ?? []
+                let base = try #require(runs.first { $0["id"] == "base" })
+                #expect(base["totals"]?["steps"] == 3)
+                #expect(base["totals"]?["tokens"] == 0, "no journal was read")
+            }
             try await client.execute(uri: "/api/runs?status=suspended", method: .get) { response throws in
                 let ids = try Self.json(response)["runs"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
                 #expect(ids == ["waiting"])

@@ -150,31 +150,44 @@ struct BrowserTests {
         }
     }
 
-    @Test func theRunPageFollowsARunningRunUntilItEnds() async throws {
+    @Test func theRunsListAndTheRunPageFollowRunningRunsUntilTheyEnd() async throws {
         let fixture = try RewindFixture()
         try await fixture.succeed(["demo", "--delay", "0", "--id", "first"])
         let server = try await fixture.serve()
-        let demo = try fixture.start(["demo", "--delay", "0.6", "--id", "live"])
-        defer { demo.stop() }
+        let quick = try fixture.start(["demo", "--delay", "0.5", "--id", "quick"])
+        let slow = try fixture.start(["demo", "--delay", "1.5", "--id", "slow"])
+        defer {
+            quick.stop()
+            slow.stop()
+        }
         try await Self.withBrowser(server) { browser in
-            // Opened as soon as the run exists, while it runs.
+            // The runs list, opened while both run, updates by itself.
             let deadline = Date().addingTimeInterval(20)
             repeat {
-                try await browser.navigate(server.url + "/runs/live")
-                if try await browser.text("#run-id") == "live" { break }
+                try await browser.navigate(server.url + "/")
+                let ids = try await browser.evaluate(
+                    "Array.from(document.querySelectorAll('#runs tbody tr.run')).map(r => r.dataset.run)")
+                if ids.arrayValue?.count == 3 { break }
                 try await Task.sleep(for: .milliseconds(100))
             } while Date() < deadline
+            #expect(try await browser.text("#live") != nil, "the list says it is live")
+            #expect(try await browser.text("tr[data-run=quick]")?.contains("completed") == false)
+            try await browser.waitFor(
+                "document.querySelector('tr[data-run=quick]').innerText.includes('completed')", timeout: 30,
+                "the quick run to show completed in the list")
+
+            // The run page, opened while the run runs, follows it: no click, the page polls the API.
+            try await browser.navigate(server.url + "/runs/slow")
             let status = try await browser.text("#run-status")
             #expect(status == "running" || status == "pending", "the run is still going: \(status ?? "no page")")
-            let before = try await browser.texts("#timeline tbody tr.entry").count
-            #expect(before < 8)
+            #expect(try await browser.texts("#timeline tbody tr.entry").count < 8)
             #expect(try await browser.text("#live") != nil, "the page says it is live")
-            // No click: the page polls the API and reloads as entries arrive.
             try await browser.waitFor(
                 "document.querySelector('#run-status').innerText === 'completed'", timeout: 60, "the run to complete")
             #expect(try await browser.texts("#timeline tbody tr.entry").count == 8)
         }
-        #expect(try await demo.wait(timeout: 30).status == 0)
+        #expect(try await quick.wait(timeout: 30).status == 0)
+        #expect(try await slow.wait(timeout: 30).status == 0)
     }
 
     @Test func anApprovalSubmittedInThePageResumesTheSuspendedRun() async throws {

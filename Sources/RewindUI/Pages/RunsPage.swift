@@ -38,7 +38,7 @@ enum RunsPage {
             """
         let refresh: HTML =
             live
-            ? " data-refresh=\"\(configuration.refreshInterval)\" data-watch=\"\(base)/api/runs?\(query(filter))\""
+            ? " data-refresh=\"\(configuration.refreshInterval)\" data-watch=\"\(base)/api/runs?\(query(filter, totals: false))\""
             : .empty
         return Layout.page(
             title: "Runs", configuration: configuration, bodyAttributes: " data-page=\"runs\"" + refresh,
@@ -54,8 +54,8 @@ enum RunsPage {
             """)
     }
 
-    static func query(_ filter: RunFilter) -> String {
-        var fields: [(String, String)] = []
+    static func query(_ filter: RunFilter, totals: Bool = true) -> String {
+        var fields: [(String, String)] = totals ? [] : [("totals", "false")]
         if let status = filter.status { fields.append(("status", status.rawValue)) }
         if let workflow = filter.workflow { fields.append(("workflow", workflow)) }
         if let text = filter.text { fields.append(("q", text)) }
