@@ -2,7 +2,7 @@
 enum APIPage {
     static let endpoints: [(method: String, path: String, what: String)] = [
         (
-            "GET", "/api/runs?status=&workflow=&q=&limit=",
+            "GET", "/api/runs?status=&workflow=&q=&limit=&totals=",
             "Runs, newest first, forks under their parent (depth), with totals (totals=false: entries and duration only, no journal read)."
         ),
         (
