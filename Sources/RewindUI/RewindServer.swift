@@ -98,19 +98,19 @@ public struct RewindServer: Sendable {
     // MARK: - Routes
 
     func register<Routes: RouterMethods>(on routes: Routes) {
-        routes.get("/") { request, _ in await self.page(request) { try await self.runsPage(request) } }
+        routes.get("/") { request, _ in await self.answer(request) { try await self.runsPage(request) } }
         routes.get("/runs/:id") { request, context in
-            await self.page(request) { try await self.runPage(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.runPage(request, id: context.parameters.get("id")) }
         }
         routes.post("/runs/:id/fork") { request, context in
-            await self.page(request) { try await self.forkFromForm(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.forkFromForm(request, id: context.parameters.get("id")) }
         }
         routes.post("/runs/:id/signal") { request, context in
-            await self.page(request) { try await self.signalFromForm(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.signalFromForm(request, id: context.parameters.get("id")) }
         }
-        routes.get("/compare") { request, _ in await self.page(request) { try await self.comparePage(request) } }
+        routes.get("/compare") { request, _ in await self.answer(request) { try await self.comparePage(request) } }
         routes.get("/api") { request, _ in
-            await self.page(request) { Responses.html(APIPage.render(configuration: self.configuration)) }
+            await self.answer(request) { Responses.html(APIPage.render(configuration: self.configuration)) }
         }
         routes.get("/assets/rewind.css") { _, _ in
             Responses.text(Assets.css, contentType: "text/css; charset=utf-8", cache: true)
@@ -119,41 +119,32 @@ public struct RewindServer: Sendable {
             Responses.text(Assets.javascript, contentType: "text/javascript; charset=utf-8", cache: true)
         }
 
-        routes.get("/api/runs") { request, _ in await self.api(request) { try await self.apiRuns(request) } }
+        routes.get("/api/runs") { request, _ in await self.answer(request) { try await self.apiRuns(request) } }
         routes.get("/api/runs/:id") { request, context in
-            await self.api(request) { try await self.apiRun(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.apiRun(request, id: context.parameters.get("id")) }
         }
         routes.get("/api/runs/:id/entries/:seq") { request, context in
-            await self.api(request) {
+            await self.answer(request) {
                 try await self.apiEntry(request, id: context.parameters.get("id"), seq: context.parameters.get("seq"))
             }
         }
         routes.get("/api/runs/:id/state") { request, context in
-            await self.api(request) { try await self.apiState(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.apiState(request, id: context.parameters.get("id")) }
         }
         routes.get("/api/runs/:id/export") { request, context in
-            await self.api(request) { try await self.apiExport(id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.apiExport(id: context.parameters.get("id")) }
         }
         routes.post("/api/runs/:id/fork") { request, context in
-            await self.api(request) { try await self.apiFork(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.apiFork(request, id: context.parameters.get("id")) }
         }
         routes.post("/api/runs/:id/signal") { request, context in
-            await self.api(request) { try await self.apiSignal(request, id: context.parameters.get("id")) }
+            await self.answer(request) { try await self.apiSignal(request, id: context.parameters.get("id")) }
         }
-        routes.get("/api/compare") { request, _ in await self.api(request) { try await self.apiCompare(request) } }
+        routes.get("/api/compare") { request, _ in await self.answer(request) { try await self.apiCompare(request) } }
     }
 
-    /// Runs a page handler; an error becomes an error page with its status.
-    func page(_ request: Request, _ body: () async throws -> Response) async -> Response {
-        do {
-            return try await body()
-        } catch {
-            return Responses.error(WebError.from(error), for: request, configuration: configuration)
-        }
-    }
-
-    /// Runs an API handler; an error becomes `{"error": …}` with its status.
-    func api(_ request: Request, _ body: () async throws -> Response) async -> Response {
+    /// Runs a handler; an error becomes an error page with its status, or `{"error": …}` under `/api/`.
+    func answer(_ request: Request, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch {
