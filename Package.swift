@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "RewindTesting", targets: ["RewindTesting"]),
         .library(name: "RewindCLI", targets: ["RewindCLI"]),
         .library(name: "RewindAgents", targets: ["RewindAgents"]),
+        .library(name: "RewindUI", targets: ["RewindUI"]),
         .executable(name: "rewind", targets: ["rewind"]),
         .executable(name: "rewind-bench", targets: ["rewind-bench"]),
     ],
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -77,6 +80,17 @@ let package = Package(
             dependencies: ["Rewind"]
         ),
         .target(
+            name: "RewindUI",
+            dependencies: [
+                "Rewind",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "RewindCLI",
             dependencies: [
                 .product(name: "OTel", package: "swift-otel"),
@@ -86,6 +100,7 @@ let package = Package(
                 "RewindSQLite",
                 "RewindPostgres",
                 "RewindAgents",
+                "RewindUI",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -198,6 +213,16 @@ let package = Package(
         .testTarget(
             name: "RewindCLITests",
             dependencies: ["RewindCLI", "rewind", "rewind-user-cli"]
+        ),
+        .testTarget(
+            name: "RewindUITests",
+            dependencies: [
+                "Rewind", "RewindUI", "RewindTesting", "RewindSQLite", "RewindPostgres", "rewind",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ]
 )

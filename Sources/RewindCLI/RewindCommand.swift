@@ -38,7 +38,7 @@ public struct RewindCommand: AsyncParsableCommand {
             PendingCommand.self, SignalCommand.self, ApproveCommand.self, RejectCommand.self, WorkerCommand.self,
             StatsCommand.self, HistoryCommand.self, InspectCommand.self, ForkCommand.self, DiffCommand.self,
             ReplayCommand.self, ExportCommand.self, ImportCommand.self, TestCommand.self, ContinueCommand.self,
-            QueuesCommand.self, GCCommand.self, VerifyCommand.self, KeysCommand.self,
+            QueuesCommand.self, GCCommand.self, VerifyCommand.self, KeysCommand.self, ServeCommand.self,
         ]
     )
 
