@@ -36,14 +36,9 @@ extension Benchmark {
                 let elapsed = try await seconds { _ = try await runtime.run(workflow, input: "go") }
                 return elapsed * 1e6 / Double(iterations)
             }
-            var on: [Double] = []
-            var off: [Double] = []
-            for _ in 0..<pairs {
-                on.append(try await iterationTime(protected: true))
-                off.append(try await iterationTime(protected: false))
+            return try await alternatedOverhead(pairs: pairs, unit: "iteration_us") {
+                try await iterationTime(protected: $0)
             }
-            let overhead = (median(on) / median(off) - 1) * 100
-            return Sample(value: overhead, detail: ["iteration_us_on": median(on), "iteration_us_off": median(off)])
         }
     }
 }

@@ -22,13 +22,21 @@ extension Benchmark {
             let elapsed = try await seconds { _ = try await runtime.run(stepsWorkflow, input: steps) }
             return elapsed / Double(steps) * 1e6
         }
+        return try await alternatedOverhead(pairs: pairs, unit: "step_us") { try await stepTime(telemetry: $0) }
+    }
+
+    /// The percent a feature adds to a measured time: runs with it on and off alternate, so the
+    /// machine's drift affects both sides alike, and the medians are compared.
+    static func alternatedOverhead(
+        pairs: Int, unit: String, _ measure: (Bool) async throws -> Double
+    ) async throws -> Sample {
         var on: [Double] = []
         var off: [Double] = []
         for _ in 0..<pairs {
-            on.append(try await stepTime(telemetry: true))
-            off.append(try await stepTime(telemetry: false))
+            on.append(try await measure(true))
+            off.append(try await measure(false))
         }
         let overhead = (median(on) / median(off) - 1) * 100
-        return Sample(value: overhead, detail: ["step_us_on": median(on), "step_us_off": median(off)])
+        return Sample(value: overhead, detail: ["\(unit)_on": median(on), "\(unit)_off": median(off)])
     }
 }
