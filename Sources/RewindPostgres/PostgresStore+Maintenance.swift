@@ -29,12 +29,21 @@ extension PostgresStore {
         let raw = Array(Set(ids.map(\.rawValue)))
         let logger = self.logger
         return try await transaction { connection in
-            var executions = SQLBuilder()
-            executions.append("DELETE FROM rewind_executions WHERE run_id = ANY(\(executions.bind(raw)))")
-            _ = try await connection.query(executions.query, logger: logger).collect()
+            // Only runs still finished now (locked by the delete): one resumed since it was listed stays.
             var runs = SQLBuilder()
-            runs.append("DELETE FROM rewind_runs WHERE id = ANY(\(runs.bind(raw))) RETURNING id")
-            return try await connection.query(runs.query, logger: logger).collect().count
+            runs.append(
+                """
+                DELETE FROM rewind_runs WHERE id = ANY(\(runs.bind(raw)))
+                AND status IN ('completed', 'failed', 'cancelled') RETURNING id
+                """)
+            let deleted = try await connection.query(runs.query, logger: logger).collect().map {
+                try $0.decode(String.self)
+            }
+            guard !deleted.isEmpty else { return 0 }
+            var executions = SQLBuilder()
+            executions.append("DELETE FROM rewind_executions WHERE run_id = ANY(\(executions.bind(deleted)))")
+            _ = try await connection.query(executions.query, logger: logger).collect()
+            return deleted.count
         }
     }
 

@@ -781,13 +781,20 @@ extension StoreConformance {
                 ], to: id, expectedSeq: 0, leaseOwner: nil)
             _ = try await store.sendSignal(
                 Signal(id: "s", runID: id, name: "n", payload: ["x": 1], sentAt: now), now: now)
+            let lease = Lease(owner: "host:1:del", expiresAt: now + 30)
+            _ = try await store.acquire(id, lease: lease, now: now, force: false)
+            try await store.finish(id, owner: lease.owner, completion: .completed(["ok": true]), now: now)
         }
+        _ = try await store.createRun(RunRecord(id: "not-finished", workflow: "w", input: [:]))
         let blobsBefore = try await blobCount?(store)
-        #expect(try await store.deleteRuns(["gone-1", "gone-2", "never-existed"]) == 2)
+        #expect(
+            try await store.deleteRuns(["gone-1", "gone-2", "never-existed", "not-finished"]) == 2,
+            "a run that is not finished is never deleted")
+        #expect(try await store.run("not-finished") != nil)
         #expect(try await store.run("gone-1") == nil)
         #expect(try await store.ownEntries(of: "gone-2", in: 0..<10).isEmpty)
         #expect(try await store.signals(for: "gone-1").isEmpty)
-        #expect(try await store.listRuns(RunQuery()).map(\.id) == ["stays"])
+        #expect(try await store.listRuns(RunQuery()).map(\.id) == ["stays", "not-finished"])
         let reclaimed = try await store.reclaimSpace()
         if let blobCount, let blobsBefore {
             #expect(reclaimed.blobsDeleted == 1, "the deleted runs' own blob goes, the shared one stays")

@@ -167,15 +167,14 @@ public final class InMemoryStore: RunStore {
 
     public func deleteRuns(_ ids: [RunID]) async throws -> Int {
         contents.withLock { contents in
-            var deleted = 0
-            for id in Set(ids) where contents.runs.removeValue(forKey: id) != nil {
+            let gone = Set(ids).filter { contents.runs[$0]?.status.isTerminal == true }
+            for id in gone {
+                contents.runs[id] = nil
                 contents.entries[id] = nil
                 contents.signals[id] = nil
-                deleted += 1
             }
-            let gone = Set(ids)
             contents.executions.removeAll { gone.contains($0.runID) }
-            return deleted
+            return gone.count
         }
     }
 

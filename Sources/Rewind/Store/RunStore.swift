@@ -122,10 +122,12 @@ public protocol RunStore: Sendable {
     /// - Throws: ``RewindError/Code/runNotFound``.
     func updateMetadata(of id: RunID, _ changes: [String: String?]) async throws
 
-    /// Deletes runs with their journals, signals and execution records, in one transaction;
-    /// returns how many runs were deleted (ids that do not exist are skipped).
+    /// Deletes finished runs (completed, failed, cancelled) with their journals, signals and
+    /// execution records, in one transaction; returns how many runs were deleted.
     ///
-    /// The store does not check what depends on them: ``RetentionPolicy`` decides what may go.
+    /// Ids that do not exist, and runs that are not finished when the transaction runs (one
+    /// resumed since it was listed, say), are skipped. The store does not check what depends on
+    /// the runs: ``RetentionPolicy`` decides what may go.
     func deleteRuns(_ ids: [RunID]) async throws -> Int
 
     /// Deletes payload blobs no entry refers to any more and gives free space back to the
