@@ -44,14 +44,18 @@ public final class ProtectedStore: RunStore {
 
     /// Wraps a store.
     ///
+    /// Wrapping a `ProtectedStore` wraps its base instead (one pass of each rule), keeping its
+    /// keyring unless another is given.
+    ///
     /// - Parameters:
     ///   - redactor: the rules applied before anything is written.
     ///   - encryption: the master keys; `nil` leaves new runs unencrypted (and still refuses to
     ///     write to a run encrypted earlier).
     public init(base: any RunStore, redactor: Redactor? = .standard, encryption: EncryptionKeyring? = nil) {
-        self.base = (base as? ProtectedStore)?.base ?? base
+        let inner = base as? ProtectedStore
+        self.base = inner?.base ?? base
         self.redactor = redactor
-        keyring = encryption
+        keyring = encryption ?? inner?.keyring
     }
 
     // MARK: Keys
