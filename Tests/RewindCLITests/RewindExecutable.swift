@@ -1,6 +1,12 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Runs the built `rewind` executable as a child process, with its output captured in files.
 struct RewindExecutable {
     /// What a finished invocation printed and returned.
@@ -68,10 +74,18 @@ struct RewindExecutable {
         /// Waits for the process to exit (killing it after `timeout` seconds) and returns its result.
         func wait(timeout: Double = 60) async throws -> Result {
             let deadline = Date().addingTimeInterval(timeout)
+            var killedAt: Date?
             while process.isRunning {
-                if Date() > deadline {
-                    process.terminate()
+                if let status = exitStatusOfUnreapedChild(process.processIdentifier) {
+                    return Result(status: status, stdout: stdout, stderr: stderr)
+                }
+                if killedAt == nil, Date() > deadline {
+                    kill(process.processIdentifier, SIGKILL)
+                    killedAt = Date()
                     Issue.record("rewind did not exit within \(timeout) s; killed it")
+                }
+                if let killedAt, Date().timeIntervalSince(killedAt) > 10 {
+                    return Result(status: -1, stdout: stdout, stderr: stderr)
                 }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -120,4 +134,19 @@ struct TemporaryDirectory: ~Copyable {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Foundation's `Process` sometimes misses a child's exit on Linux (the child stays a zombie and
+/// `isRunning` stays true): the exit status read from `/proc` and reaped here, or `nil` while
+/// the child runs.
+func exitStatusOfUnreapedChild(_ pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // "PID (COMMAND) STATE …": the state follows the command's closing parenthesis.
+    guard stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z" else { return nil }
+    var status: Int32 = 0
+    guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }

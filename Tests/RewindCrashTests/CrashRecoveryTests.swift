@@ -1,6 +1,12 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Real child processes killed with SIGKILL in the middle of a 50-step run.
 @Suite("Crash recovery with SIGKILL", .serialized)
 struct CrashRecoveryTests {
@@ -150,8 +156,9 @@ final class Worker: @unchecked Sendable {
 
     /// Waits for the process; returns the exit status, or the signal that ended it.
     func waitForExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
+        let status = waitForChild(process, timeout: 120)
+        // The callers compare with the signal number, as Foundation reports it.
+        return status > 128 ? status - 128 : status
     }
 
     static func effectCounts(_ path: String) throws -> [String: Int] {
@@ -161,4 +168,28 @@ final class Worker: @unchecked Sendable {
         for line in text.split(separator: "\n") { counts[String(line), default: 0] += 1 }
         return counts
     }
+}
+
+/// Waits for a child `Process` to end, at most `timeout` seconds.
+///
+/// Returns its exit status (128 + the signal when a signal ended it), or -1 when it did not
+/// end. Foundation's `Process` sometimes misses a child's exit on Linux (the child stays a
+/// zombie): such a child is reaped here.
+func waitForChild(_ process: Process, timeout: Double = 60) -> Int32 {
+    let pid = process.processIdentifier
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning, Date() < deadline {
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")"),
+            stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z"
+        {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+        }
+        usleep(10_000)
+    }
+    guard !process.isRunning else { return -1 }
+    return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
 }

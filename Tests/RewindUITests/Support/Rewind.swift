@@ -134,10 +134,18 @@ final class RewindFixture {
 
         func wait(timeout: Double) async throws -> Result {
             let deadline = Date().addingTimeInterval(timeout)
+            var killedAt: Date?
             while process.isRunning {
-                if Date() > deadline {
+                if let status = exitStatusOfUnreapedChild(process.processIdentifier) {
+                    return Result(status: status, stdout: stdout, stderr: stderr)
+                }
+                if killedAt == nil, Date() > deadline {
                     kill(process.processIdentifier, SIGKILL)
+                    killedAt = Date()
                     Issue.record("rewind did not exit within \(timeout) s; killed it")
+                }
+                if let killedAt, Date().timeIntervalSince(killedAt) > 10 {
+                    return Result(status: -1, stdout: stdout, stderr: stderr)
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -145,14 +153,21 @@ final class RewindFixture {
             return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
         }
 
-        /// Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it.
+        /// Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it (at most 10 s more).
         func stop() {
             guard process.isRunning else { return }
             kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning, Date() < deadline { usleep(20_000) }
+            var deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline {
+                if exitStatusOfUnreapedChild(process.processIdentifier) != nil { return }
+                usleep(20_000)
+            }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline {
+                if exitStatusOfUnreapedChild(process.processIdentifier) != nil { return }
+                usleep(20_000)
+            }
         }
     }
 }
@@ -174,4 +189,19 @@ enum Screenshots {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         #expect(size > 10_000, "the screenshot \(url.path) is \(size) bytes: an empty page?")
     }
+}
+
+/// Foundation's `Process` sometimes misses a child's exit on Linux (the child stays a zombie and
+/// `isRunning` stays true): the exit status read from `/proc` and reaped here, or `nil` while
+/// the child runs.
+func exitStatusOfUnreapedChild(_ pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // "PID (COMMAND) STATE …": the state follows the command's closing parenthesis.
+    guard stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z" else { return nil }
+    var status: Int32 = 0
+    guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }
