@@ -149,9 +149,14 @@ let package = Package(
             dependencies: ["Rewind", "RewindSQLite"],
             path: "Tests/RewindCrashWorker"
         ),
+        // Helpers the test targets share (child processes); not a product.
+        .target(
+            name: "RewindTestSupport",
+            path: "Tests/RewindTestSupport"
+        ),
         .testTarget(
             name: "RewindCrashTests",
-            dependencies: ["RewindCrashWorker"]
+            dependencies: ["RewindCrashWorker", "RewindTestSupport"]
         ),
         .testTarget(
             name: "RewindTests",
@@ -185,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "RewindPostgresTests",
             dependencies: [
-                "Rewind", "RewindPostgres", "RewindTesting", "RewindPostgresWorker", "rewind",
+                "Rewind", "RewindPostgres", "RewindTesting", "RewindPostgresWorker", "rewind", "RewindTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -212,12 +217,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RewindCLITests",
-            dependencies: ["RewindCLI", "rewind", "rewind-user-cli"]
+            dependencies: ["RewindCLI", "rewind", "rewind-user-cli", "RewindTestSupport"]
         ),
         .testTarget(
             name: "RewindUITests",
             dependencies: [
-                "Rewind", "RewindUI", "RewindTesting", "RewindSQLite", "RewindPostgres", "rewind",
+                "Rewind", "RewindUI", "RewindTesting", "RewindSQLite", "RewindPostgres", "rewind", "RewindTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -134,19 +135,4 @@ struct TemporaryDirectory: ~Copyable {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-/// Foundation's `Process` sometimes misses a child's exit on Linux (the child stays a zombie and
-/// `isRunning` stays true): the exit status read from `/proc` and reaped here, or `nil` while
-/// the child runs.
-func exitStatusOfUnreapedChild(_ pid: Int32) -> Int32? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-    else { return nil }
-    // "PID (COMMAND) STATE …": the state follows the command's closing parenthesis.
-    guard stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z" else { return nil }
-    var status: Int32 = 0
-    guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -168,28 +169,4 @@ final class Worker: @unchecked Sendable {
         for line in text.split(separator: "\n") { counts[String(line), default: 0] += 1 }
         return counts
     }
-}
-
-/// Waits for a child `Process` to end, at most `timeout` seconds.
-///
-/// Returns its exit status (128 + the signal when a signal ended it), or -1 when it did not
-/// end. Foundation's `Process` sometimes misses a child's exit on Linux (the child stays a
-/// zombie): such a child is reaped here.
-func waitForChild(_ process: Process, timeout: Double = 60) -> Int32 {
-    let pid = process.processIdentifier
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline {
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")"),
-            stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z"
-        {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            }
-        }
-        usleep(10_000)
-    }
-    guard !process.isRunning else { return -1 }
-    return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -189,19 +190,4 @@ enum Screenshots {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         #expect(size > 10_000, "the screenshot \(url.path) is \(size) bytes: an empty page?")
     }
-}
-
-/// Foundation's `Process` sometimes misses a child's exit on Linux (the child stays a zombie and
-/// `isRunning` stays true): the exit status read from `/proc` and reaped here, or `nil` while
-/// the child runs.
-func exitStatusOfUnreapedChild(_ pid: Int32) -> Int32? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-    else { return nil }
-    // "PID (COMMAND) STATE …": the state follows the command's closing parenthesis.
-    guard stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z" else { return nil }
-    var status: Int32 = 0
-    guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }
