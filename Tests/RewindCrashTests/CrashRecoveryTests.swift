@@ -157,9 +157,7 @@ final class Worker: @unchecked Sendable {
 
     /// Waits for the process; returns the exit status, or the signal that ended it.
     func waitForExit() -> Int32 {
-        let status = waitForChild(process, timeout: 120)
-        // The callers compare with the signal number, as Foundation reports it.
-        return status > 128 ? status - 128 : status
+        waitForChild(process, timeout: 120)
     }
 
     static func effectCounts(_ path: String) throws -> [String: Int] {
