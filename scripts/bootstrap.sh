@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages Rewind needs on Debian/Ubuntu when they are missing: the libraries
-# it links (SQLite, zlib), and Chromium, which the web debugger's tests drive headless.
+# it links (SQLite, zlib), and with --with-browser Chromium, which the web debugger's tests drive
+# headless (scripts/test.sh asks for it; `swift run rewind demo` does not need it).
 set -euo pipefail
 missing=()
 for pkg in libsqlite3-dev zlib1g-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-if ! command -v chromium >/dev/null 2>&1 && [ -z "${REWIND_CHROMIUM:-}" ]; then
+if [ "${1:-}" = "--with-browser" ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${REWIND_CHROMIUM:-}" ]; then
     missing+=(chromium)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

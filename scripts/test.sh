@@ -3,7 +3,7 @@
 # (the PostgreSQL tests against $REWIND_POSTGRES_URL, or a temporary local server started for them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --with-browser
 
 echo "== swift format lint" >&2
 swift format lint --strict --recursive --configuration .swift-format Package.swift Sources Tests Examples 2>&1 | tee /tmp/rewind-format.log
