@@ -1,4 +1,5 @@
 import Foundation
+import RewindTestSupport
 import Testing
 
 /// `rewind demo` runs the research/weather agent; with no API key, on the built-in scripted model.

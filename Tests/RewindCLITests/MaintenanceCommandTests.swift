@@ -1,6 +1,7 @@
 import Foundation
 import Rewind
 import RewindSQLite
+import RewindTestSupport
 import Testing
 
 /// `rewind keys`, `rewind gc` and `rewind verify` on a real SQLite store.

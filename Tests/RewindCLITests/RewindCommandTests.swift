@@ -2,6 +2,7 @@ import Foundation
 import Rewind
 import RewindCLI
 import RewindSQLite
+import RewindTestSupport
 import Synchronization
 import Testing
 

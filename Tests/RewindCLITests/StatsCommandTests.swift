@@ -1,5 +1,6 @@
 import Foundation
 import Rewind
+import RewindTestSupport
 import Testing
 
 /// `rewind stats` over a real SQLite store with an interrupted and resumed agent run.

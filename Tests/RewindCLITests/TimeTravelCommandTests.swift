@@ -1,5 +1,6 @@
 import Foundation
 import Rewind
+import RewindTestSupport
 import Testing
 
 /// `rewind history`, `inspect`, `fork`, `diff` and `runs --tree` on a real SQLite file.

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Rewind
+import RewindTestSupport
 import RewindUI
 import Testing
 

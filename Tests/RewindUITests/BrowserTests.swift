@@ -1,5 +1,6 @@
 import Foundation
 import Rewind
+import RewindTestSupport
 import Testing
 
 /// `rewind serve` on a real store, driven by a real headless Chromium: what a person sees and does.

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Rewind
 import RewindPostgres
+import RewindTestSupport
 import RewindUI
 import Testing
 

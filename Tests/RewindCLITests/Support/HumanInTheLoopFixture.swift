@@ -1,6 +1,7 @@
 import Foundation
 import Rewind
 import RewindSQLite
+import RewindTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -10,11 +10,7 @@ import Darwin
 
 /// The built `rewind` executable, run as child processes on a temporary store.
 final class RewindFixture {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ChildProcess.Result
 
     /// The environment of every child: no model keys (the built-in scripted model answers).
     static let offline = [
@@ -56,21 +52,9 @@ final class RewindFixture {
 
     /// Starts `rewind ARGS --store PATH`.
     func start(_ arguments: [String]) throws -> Child {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments + ["--store", storePath]
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(Self.offline) { $1 }
-        let name = UUID().uuidString
-        let out = directory.appendingPathComponent("\(name).out")
-        let err = directory.appendingPathComponent("\(name).err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return Child(process: process, stdoutURL: out, stderrURL: err)
+        try ChildProcess.start(
+            executable, arguments + ["--store", storePath], in: directory,
+            environment: ProcessInfo.processInfo.environment.merging(Self.offline) { $1 }, outputDirectory: directory)
     }
 
     /// Runs `rewind ARGS --store PATH` to its end (killed after `timeout` seconds).
@@ -118,59 +102,8 @@ final class RewindFixture {
         func stop() { child.stop() }
     }
 
-    /// A child process whose output goes to files.
-    final class Child: Sendable {
-        let process: Process
-        let stdoutURL: URL
-        let stderrURL: URL
-
-        init(process: Process, stdoutURL: URL, stderrURL: URL) {
-            self.process = process
-            self.stdoutURL = stdoutURL
-            self.stderrURL = stderrURL
-        }
-
-        var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
-        var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
-
-        func wait(timeout: Double) async throws -> Result {
-            let deadline = Date().addingTimeInterval(timeout)
-            var killedAt: Date?
-            while process.isRunning {
-                if let status = exitStatusOfUnreapedChild(process.processIdentifier) {
-                    return Result(status: status, stdout: stdout, stderr: stderr)
-                }
-                if killedAt == nil, Date() > deadline {
-                    kill(process.processIdentifier, SIGKILL)
-                    killedAt = Date()
-                    Issue.record("rewind did not exit within \(timeout) s; killed it")
-                }
-                if let killedAt, Date().timeIntervalSince(killedAt) > 10 {
-                    return Result(status: -1, stdout: stdout, stderr: stderr)
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            process.waitUntilExit()
-            return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
-        }
-
-        /// Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for it (at most 10 s more).
-        func stop() {
-            guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGTERM)
-            var deadline = Date().addingTimeInterval(5)
-            while process.isRunning, Date() < deadline {
-                if exitStatusOfUnreapedChild(process.processIdentifier) != nil { return }
-                usleep(20_000)
-            }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            deadline = Date().addingTimeInterval(10)
-            while process.isRunning, Date() < deadline {
-                if exitStatusOfUnreapedChild(process.processIdentifier) != nil { return }
-                usleep(20_000)
-            }
-        }
-    }
+    /// A started `rewind` child process.
+    typealias Child = ChildProcess
 }
 
 /// Where the tests save screenshots: docs/images with `REWIND_SCREENSHOTS=1`, a temporary
