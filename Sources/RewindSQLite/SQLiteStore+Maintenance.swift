@@ -18,14 +18,15 @@ extension SQLiteStore {
         return try await write { db in
             var deleted = 0
             for start in stride(from: 0, to: raw.count, by: 500) {
+                let asked = Array(raw[start..<min(start + 500, raw.count)])
                 // Only runs still finished now: one resumed since it was listed stays.
                 let chunk = try String.fetchAll(
                     db,
                     sql: """
-                        SELECT id FROM runs WHERE id IN (\(Self.placeholders(min(500, raw.count - start))))
+                        SELECT id FROM runs WHERE id IN (\(Self.placeholders(asked.count)))
                         AND status IN ('completed', 'failed', 'cancelled')
                         """,
-                    arguments: StatementArguments(Array(raw[start..<min(start + 500, raw.count)])))
+                    arguments: StatementArguments(asked))
                 guard !chunk.isEmpty else { continue }
                 let list = Self.placeholders(chunk.count)
                 let arguments = StatementArguments(chunk)

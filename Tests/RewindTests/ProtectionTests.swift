@@ -241,7 +241,9 @@ struct EncryptionTests {
         let runtime = Runtime(store: store)
         runtime.register(Self.workflow())
         _ = try await runtime.start(Self.workflow(), input: "Carol", id: "e3").result()
+        #expect(RunEncryption(try await base.requireRun("e3")) != .plaintext)
         try await store.eraseKey(of: "e3")
+        #expect(RunEncryption(try await base.requireRun("e3")) == .erased)
         let error = await #expect(throws: RewindError.self) { try await store.journal(of: "e3") }
         #expect(error?.code == .encryptionKey)
         #expect(error?.message.contains("erased") == true)
@@ -267,7 +269,10 @@ struct EncryptionTests {
         await #expect(throws: RewindError.self) { try await newOnly.rotateKeys() }
 
         let rotating = ProtectedStore(base: base, encryption: EncryptionKeyring(current: new, previous: [old]))
+        #expect(RunEncryption(try await base.requireRun("r1")) == .encrypted(masterKeyID: old.id))
         #expect(try await rotating.rotateKeys() == 2)
+        #expect(RunEncryption(try await base.requireRun("r1")) == .encrypted(masterKeyID: new.id))
+        #expect(RunEncryption(try await base.requireRun("plain")) == .plaintext)
         #expect(try await rotating.rotateKeys() == 0, "a second rotation has nothing left to do")
         #expect(try await base.ownEntries(of: "r1", in: 0..<10) == sealedBefore, "payloads are not rewritten")
         #expect(try await newOnly.journal(of: "r1").count == 3)

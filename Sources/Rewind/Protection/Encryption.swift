@@ -161,6 +161,42 @@ public struct EncryptionKeyring: Sendable, Hashable {
     }
 }
 
+/// How a run's payloads are kept at rest, as its record says (no key needed to tell).
+public enum RunEncryption: Sendable, Hashable, CustomStringConvertible {
+    /// Not encrypted.
+    case plaintext
+    /// Encrypted with a data key wrapped by the master key with this id.
+    case encrypted(masterKeyID: String)
+    /// Encrypted, and its data key was erased: unreadable for good.
+    case erased
+    /// The stored data key cannot be read (see `rewind verify`).
+    case malformed
+
+    /// The encryption of a run, read from its metadata.
+    public init(_ record: RunRecord) {
+        guard let value = record.metadata[WrappedDataKey.metadataKey] else {
+            self = .plaintext
+            return
+        }
+        if value == WrappedDataKey.erased {
+            self = .erased
+        } else if let wrapped = WrappedDataKey(metadataValue: value) {
+            self = .encrypted(masterKeyID: wrapped.masterKeyID)
+        } else {
+            self = .malformed
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .plaintext: return "plaintext"
+        case .encrypted(let id): return "master key \(id)"
+        case .erased: return "erased key"
+        case .malformed: return "malformed data key"
+        }
+    }
+}
+
 /// A run's data key as the store keeps it: in the run's metadata, wrapped by a master key.
 struct WrappedDataKey: Sendable, Hashable {
     /// The metadata key.

@@ -257,8 +257,7 @@ public final class ProtectedStore: RunStore {
         return result
     }
 
-    private func reveal(_ entry: JournalEntry) async throws -> JournalEntry {
-        guard let cipher = try await cipher(for: entry.runID, creatingKey: false) else { return entry }
+    private func reveal(_ entry: JournalEntry, _ cipher: PayloadCipher) throws -> JournalEntry {
         var result = entry
         let context = "entry/\(entry.seq)"
         result.input = try entry.input.map { try cipher.open($0, context: context + "/input") }
@@ -371,10 +370,9 @@ public final class ProtectedStore: RunStore {
     }
 
     public func ownEntries(of id: RunID, in range: Range<Int>) async throws -> [JournalEntry] {
-        var entries = try await base.ownEntries(of: id, in: range)
-        guard try await cipher(for: id, creatingKey: false) != nil else { return entries }
-        for index in entries.indices { entries[index] = try await reveal(entries[index]) }
-        return entries
+        let entries = try await base.ownEntries(of: id, in: range)
+        guard let cipher = try await cipher(for: id, creatingKey: false) else { return entries }
+        return try entries.map { try reveal($0, cipher) }
     }
 
     public func requestCancellation(_ id: RunID) async throws { try await base.requestCancellation(id) }

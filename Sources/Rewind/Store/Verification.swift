@@ -130,14 +130,11 @@ public enum StoreVerifier {
     }
 
     static func dataKeyProblems(of run: RunRecord) -> [StoreProblem] {
-        guard let value = run.metadata[WrappedDataKey.metadataKey], value != WrappedDataKey.erased else { return [] }
-        guard WrappedDataKey(metadataValue: value) != nil else {
-            return [
-                StoreProblem(
-                    kind: "data-key", runID: run.id,
-                    message: "its wrapped data key is malformed: its payloads cannot be decrypted")
-            ]
-        }
-        return []
+        guard RunEncryption(run) == .malformed else { return [] }
+        return [
+            StoreProblem(
+                kind: "data-key", runID: run.id,
+                message: "its wrapped data key is malformed: its payloads cannot be decrypted")
+        ]
     }
 }

@@ -227,18 +227,7 @@ struct KeysCommand: AsyncParsableCommand {
             try await withErrorReporting(verbose: options.verbose) {
                 let store = try await options.location.openExisting()
                 var counts: [String: Int] = [:]
-                for run in try await store.allRuns() {
-                    let value = run.metadata["rewind.data_key"]
-                    let label: String
-                    if value == nil {
-                        label = "plaintext"
-                    } else if value == "erased" {
-                        label = "erased key"
-                    } else {
-                        label = "master key " + (value!.split(separator: ":").dropFirst().first.map(String.init) ?? "?")
-                    }
-                    counts[label, default: 0] += 1
-                }
+                for run in try await store.allRuns() { counts["\(RunEncryption(run))", default: 0] += 1 }
                 if let keyring = (store as? ProtectedStore)?.keyring {
                     Console.out("current key: \(keyring.current.id)")
                 } else {
