@@ -338,7 +338,8 @@ public final class ProtectedStore: RunStore {
 
     public func acquire(_ id: RunID, lease: Lease, now: Date, force: Bool) async throws -> RunRecord {
         // Checked before the lease is taken: a process without the key must not take the run.
-        if let record = try await base.run(id) { _ = try cipher(of: record) }
+        // A run whose key state is known (created or read here) needs no extra read.
+        if keys.withLock({ $0[id] == nil }), let record = try await base.run(id) { _ = try cipher(of: record) }
         return try reveal(try await base.acquire(id, lease: lease, now: now, force: force))
     }
 
