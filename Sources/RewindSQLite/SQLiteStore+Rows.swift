@@ -48,26 +48,40 @@ enum SQLiteRows {
     }
 
     static func run(_ row: Row) throws -> RunRecord {
-        let id = RunID(row[0] as String)
-        guard let status = RunStatus(rawValue: row[4]) else {
-            throw RewindError(
-                .corruptPayload, "Run \(id) has an unknown status \"\(row[4] as String)\". Run `rewind verify`.",
-                runID: id)
+        try run(row.databaseValues.map(SQLValue.init))
+    }
+
+    /// A run from the columns of ``runSelectColumns``, read through the SQLite C API.
+    static func run(_ columns: [SQLValue]) throws -> RunRecord {
+        let id = RunID(columns[0].string ?? "")
+        func corrupt(_ what: String) -> RewindError {
+            RewindError(.corruptPayload, "Run \(id) has \(what). Run `rewind verify`.", runID: id)
+        }
+        func required<T>(_ value: T?, _ column: String) throws -> T {
+            guard let value else { throw corrupt("no \(column)") }
+            return value
+        }
+        guard let status = columns[4].string.flatMap(RunStatus.init(rawValue:)) else {
+            throw corrupt("an unknown status \"\(columns[4].string ?? "null")\"")
         }
         var lease: Lease?
-        if let owner = row[15] as String?, let expires = row[16] as Double? {
+        if let owner = columns[15].string, let expires = columns[16].double {
             lease = Lease(owner: owner, expiresAt: date(expires))
         }
         return RunRecord(
-            id: id, workflow: row[1], workflowVersion: row[2], input: try json(row[3] as Data), status: status,
-            output: try (row[5] as Data?).map(json), error: try (row[6] as Data?).map(StoreCoding.recordedError),
-            parentRunID: (row[7] as String?).map { RunID($0) }, forkSeq: row[8],
-            forkChanges: try (row[9] as Data?).map(json), createdAt: date(row[10] as Double),
-            updatedAt: date(row[11] as Double), finishedAt: (row[12] as Double?).map(date),
-            metadata: try StoreCoding.metadata(row[13] as Data), journalLength: row[14], lease: lease,
-            cancelRequested: row[17],
-            waitingFor: try (row[18] as Data?).map { try PayloadCoder.decode(WaitCondition.self, from: $0) },
-            wakeAt: (row[19] as Double?).map(date), queue: row[20])
+            id: id, workflow: try required(columns[1].string, "workflow"),
+            workflowVersion: try required(columns[2].int, "workflow version"),
+            input: try json(try required(columns[3].data, "input")), status: status,
+            output: try columns[5].data.map(json), error: try columns[6].data.map(StoreCoding.recordedError),
+            parentRunID: columns[7].string.map { RunID($0) }, forkSeq: columns[8].int,
+            forkChanges: try columns[9].data.map(json),
+            createdAt: date(try required(columns[10].double, "creation time")),
+            updatedAt: date(try required(columns[11].double, "update time")), finishedAt: columns[12].double.map(date),
+            metadata: try StoreCoding.metadata(try required(columns[13].data, "metadata")),
+            journalLength: try required(columns[14].int, "journal length"), lease: lease,
+            cancelRequested: (columns[17].int ?? 0) != 0,
+            waitingFor: try columns[18].data.map { try PayloadCoder.decode(WaitCondition.self, from: $0) },
+            wakeAt: columns[19].double.map(date), queue: try required(columns[20].string, "queue"))
     }
 
     // MARK: Entries

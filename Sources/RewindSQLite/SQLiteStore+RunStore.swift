@@ -202,8 +202,8 @@ extension SQLiteStore {
 
     static func fetchRun(_ id: RunID, _ db: Database) throws -> RunRecord? {
         let statement = try db.cachedStatement(sql: "SELECT \(SQLiteRows.runSelectColumns) FROM runs WHERE id = ?")
-        guard let row = try Row.fetchOne(statement, arguments: [id.rawValue]) else { return nil }
-        return try SQLiteRows.run(row)
+        guard let columns = try RawStatement.firstRow(statement, [.text(id.rawValue)], db) else { return nil }
+        return try SQLiteRows.run(columns)
     }
 
     /// Built once: the statement cache is keyed by the SQL text.

@@ -19,14 +19,19 @@ extension JSONValue {
     }
 }
 
+extension JSONPath {
+    /// The length of the JSON Pointer, escapes not counted.
+    fileprivate var approximatePointerSize: Int { components.reduce(0) { $0 + 1 + $1.utf8.count } }
+}
+
 extension StateOperation {
     /// About how many bytes the operation takes when recorded.
     public var approximateEncodedSize: Int {
         switch self {
-        case .set(let path, let value): return 30 + path.pointer.utf8.count + value.approximateEncodedSize
-        case .remove(let path): return 26 + path.pointer.utf8.count
+        case .set(let path, let value): return 30 + path.approximatePointerSize + value.approximateEncodedSize
+        case .remove(let path): return 26 + path.approximatePointerSize
         case .append(let path, let values):
-            return 32 + path.pointer.utf8.count + values.reduce(values.count) { $0 + $1.approximateEncodedSize }
+            return 32 + path.approximatePointerSize + values.reduce(values.count) { $0 + $1.approximateEncodedSize }
         }
     }
 }

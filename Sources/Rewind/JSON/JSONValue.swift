@@ -177,7 +177,12 @@ extension JSONValue {
     public func write(into bytes: inout [UInt8]) {
         switch self {
         case .null: bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let value): bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        case .bool(let value):
+            if value {
+                bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+            } else {
+                bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+            }
         case .int(let value): bytes.append(contentsOf: String(value).utf8)
         case .double(let value): Self.writeDouble(value, into: &bytes)
         case .string(let value): Self.writeString(value, into: &bytes)
@@ -190,12 +195,12 @@ extension JSONValue {
             bytes.append(UInt8(ascii: "]"))
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
+            let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            for (index, member) in sorted.enumerated() {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &bytes)
+                Self.writeString(member.key, into: &bytes)
                 bytes.append(UInt8(ascii: ":"))
-                members[key]!.write(into: &bytes)
+                member.value.write(into: &bytes)
             }
             bytes.append(UInt8(ascii: "}"))
         }
@@ -216,21 +221,32 @@ extension JSONValue {
 
     static func writeString(_ value: String, into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x08: bytes.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [
-                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
-                ])
-            default: bytes.append(byte)
+        var value = value
+        value.withUTF8 { utf8 in
+            // Runs of bytes that need no escape are copied at once.
+            var runStart = 0
+            for index in utf8.indices {
+                let byte = utf8[index]
+                if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") { continue }
+                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x08: bytes.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+                case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [
+                        0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
+                    ])
+                }
+            }
+            if runStart < utf8.count {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
             }
         }
         bytes.append(UInt8(ascii: "\""))
@@ -258,12 +274,20 @@ extension JSONValue {
 
     /// Converts any `Encodable` value into a JSON value.
     public init(encoding value: some Encodable) throws {
-        self = try JSONValue(parsing: PayloadCoder.encode(value))
+        do {
+            self = try JSONValueEncoder.encode(value)
+        } catch is JSONValueDecoder.NeedsText {
+            self = try JSONValue(parsing: PayloadCoder.encoder.encode(value))
+        }
     }
 
     /// Decodes this value into a `Decodable` type.
     public func decode<T: Decodable>(as type: T.Type = T.self) throws -> T {
-        try PayloadCoder.decode(type, from: canonicalData)
+        do {
+            return try JSONValueDecoder.decode(type, from: self)
+        } catch is JSONValueDecoder.NeedsText {
+            return try PayloadCoder.decoder.decode(type, from: canonicalData)
+        }
     }
 
     static func describe(decodingError error: any Error) -> String {
@@ -289,7 +313,8 @@ extension JSONValue {
 public enum PayloadCoder {
     // Encoders and decoders are thread-safe once configured; reusing them avoids their set-up
     // cost on every journal entry.
-    private static let encoder: JSONEncoder = {
+    /// For the values ``JSONValueEncoder`` leaves to Foundation (a `Decimal`, an integer beyond `Int`).
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Dates as their exact seconds since 2001 (Foundation's reference date): they read back bit for bit.
@@ -297,7 +322,7 @@ public enum PayloadCoder {
         return encoder
     }()
 
-    private static let decoder: JSONDecoder = {
+    static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .deferredToDate
         return decoder
@@ -312,14 +337,26 @@ public enum PayloadCoder {
             JSONValue.writeString(value, into: &bytes)
             return Data(bytes)
         case let value as Bool: return Data((value ? "true" : "false").utf8)
-        default: return try encoder.encode(value)
+        default:
+            do {
+                return try JSONValueEncoder.encode(value).canonicalData
+            } catch is JSONValueDecoder.NeedsText {
+                return try encoder.encode(value)
+            }
         }
     }
 
     /// Decodes a value from JSON.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         if T.self == Int.self, let value = parseInt(data) { return value as! T }
-        return try decoder.decode(type, from: data)
+        // Parsed by Rewind's parser and decoded from the tree; text that does not parse, and
+        // values that need the digits (a `Decimal`), go to `JSONDecoder` and its errors.
+        guard let json = try? JSONParser.parse(data) else { return try decoder.decode(type, from: data) }
+        do {
+            return try JSONValueDecoder.decode(type, from: json)
+        } catch is JSONValueDecoder.NeedsText {
+            return try decoder.decode(type, from: data)
+        }
     }
 
     private static func parseInt(_ data: Data) -> Int? {

@@ -529,7 +529,10 @@ public final class Runtime: Sendable {
         var logger = self.logger
         logger[metadataKey: "rewind.run_id"] = "\(id)"
         logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
-        let journal = try await store.journal(of: id)
+        // A run that is not a fork holds its whole journal: read it without reading the run again.
+        let journal =
+            run.parentRunID == nil
+            ? try await store.ownEntries(of: id, in: 0..<Int.max) : try await store.journal(of: id)
         let patches = try await Self.statePatches(of: run, store: store)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: owner, mode: mode, configuration: configuration,

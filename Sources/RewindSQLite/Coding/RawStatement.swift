@@ -36,6 +36,34 @@ enum SQLValue: Sendable {
         if case .text(let text) = self { return text }
         return nil
     }
+
+    /// A REAL column's value (SQLite may hand back a whole number as an integer).
+    var double: Double? {
+        switch self {
+        case .real(let number): return number
+        case .integer(let number): return Double(number)
+        default: return nil
+        }
+    }
+
+    var data: Data? {
+        switch self {
+        case .blob(let data): return data
+        case .text(let text): return Data(text.utf8)
+        default: return nil
+        }
+    }
+
+    /// A GRDB value, for rows read through GRDB.
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let number): self = .integer(number)
+        case .double(let number): self = .real(number)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob(data)
+        }
+    }
 }
 
 /// Binding and stepping of a GRDB-prepared statement through the SQLite C API.
