@@ -39,7 +39,7 @@ final class GroupCommitter: Sendable {
             return true
         }
         if direct {
-            let result = Result { try pool.write { db in try work(db) } }
+            let result = Result { try pool.writeWithoutTransaction { db in try SQLiteTransaction.run(db, work) } }
             flush()  // appends that arrived meanwhile, if any; ends the flushing state
             return try result.get()
         }
@@ -69,23 +69,25 @@ final class GroupCommitter: Sendable {
             if batch.isEmpty { return }
             var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             do {
-                try pool.write { db in
-                    if batch.count == 1 {
-                        try batch[0].work(db)
-                        return
-                    }
-                    let savepoint = try db.cachedStatement(sql: "SAVEPOINT rewind_append")
-                    let release = try db.cachedStatement(sql: "RELEASE rewind_append")
-                    let rollback = try db.cachedStatement(sql: "ROLLBACK TO rewind_append")
-                    for (index, pending) in batch.enumerated() {
-                        try savepoint.execute()
-                        do {
-                            try pending.work(db)
-                        } catch {
-                            results[index] = .failure(error)
-                            try rollback.execute()
+                try pool.writeWithoutTransaction { db in
+                    try SQLiteTransaction.run(db) { db in
+                        if batch.count == 1 {
+                            try batch[0].work(db)
+                            return
                         }
-                        try release.execute()
+                        let savepoint = try db.cachedStatement(sql: "SAVEPOINT rewind_append")
+                        let release = try db.cachedStatement(sql: "RELEASE rewind_append")
+                        let rollback = try db.cachedStatement(sql: "ROLLBACK TO rewind_append")
+                        for (index, pending) in batch.enumerated() {
+                            try savepoint.execute()
+                            do {
+                                try pending.work(db)
+                            } catch {
+                                results[index] = .failure(error)
+                                try rollback.execute()
+                            }
+                            try release.execute()
+                        }
                     }
                 }
             } catch {
@@ -96,6 +98,24 @@ final class GroupCommitter: Sendable {
                 }
             }
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+        }
+    }
+}
+
+/// A write transaction whose `BEGIN IMMEDIATE` and `COMMIT` are prepared once per connection
+/// (GRDB's `write` prepares them again for every transaction, which costs as much as a small
+/// append's own statements).
+enum SQLiteTransaction {
+    static func run<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body(db)
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            // A failed statement or commit may already have rolled back: GRDB's rollback checks.
+            try? db.rollback()
+            throw error
         }
     }
 }

@@ -107,6 +107,9 @@ public final class SQLiteStore: RunStore {
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             }
             try SQLiteSchema.migrator().migrate(pool)
+            // Opens the first reading connection now (SQLite reads the schema when a connection
+            // first prepares a statement): the store's first read does not pay for it.
+            try pool.read { db in _ = try db.tableExists("runs") }
             return pool
         }
         committer = GroupCommitter(pool: pool)
@@ -213,7 +216,7 @@ public final class SQLiteStore: RunStore {
     /// the writer's dispatch queue and back, which costs more than the transaction itself.
     func write<T: Sendable>(runID: RunID? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try Self.now { try pool.write(body) }
+            return try Self.now { try pool.writeWithoutTransaction { db in try SQLiteTransaction.run(db, body) } }
         } catch let error as DatabaseError {
             throw Self.rewindError(error, path: path, runID: runID)
         }

@@ -11,10 +11,15 @@ import RewindSQLite
 /// fresh process to load the latest state (`RunStore.latestState(of:)`: the last snapshot and the
 /// deltas after it), and to list the history (every entry with its payloads).
 enum PeerWorkload {
+    // Built once, as the Python side's `"x" * 460` costs next to nothing (Swift's
+    // `String(repeating:count:)` on a Character is much slower, and not what is measured).
+    static let queryFiller = String(repeating: "q", count: 60)
+    static let resultFiller = String(repeating: "x", count: 460)
+
     static func agent(iterations: Int) -> Agent {
         let model = ScriptedModel(name: "peer-model", keepsRequests: false) { _, index in
             if index >= iterations { return .text("Done after \(index) tool calls.") }
-            let arguments: JSONValue = ["query": .string("item \(index) " + String(repeating: "q", count: 60))]
+            let arguments: JSONValue = ["query": .string("item \(index) " + queryFiller)]
             return .toolCalls([ToolCall(id: String(format: "call_%06d", index), name: "lookup", arguments: arguments)])
         }
         let lookup = AnyTool(
@@ -22,7 +27,7 @@ enum PeerWorkload {
             parametersSchema: ["type": "object", "properties": ["query": ["type": "string"]]]
         ) { arguments in
             let query = arguments["query"]?.stringValue ?? ""
-            return .string("Result for \(query.prefix(12)): " + String(repeating: "x", count: 460))
+            return .string("Result for \(query.prefix(12)): " + resultFiller)
         }
         return Agent(
             name: "peer-agent", instructions: "Look things up.", model: model, tools: [lookup],

@@ -42,8 +42,10 @@ public struct OperationRequest: Sendable {
     ) {
         self.kind = kind
         self.name = name
-        self.inputHash = input.map(ContentHash.sha256)
-        self.recordedInput = recordInput ? input.map(Payload.init) : nil
+        // Encoded once: the hash and the recorded input are the same canonical bytes.
+        let canonical = input?.canonicalData
+        self.inputHash = canonical.map { ContentHash.sha256($0) }
+        self.recordedInput = recordInput ? canonical.map { Payload(data: $0) } : nil
         self.retry = retry
         self.recordsStart = recordsStart
         self.inDoubt = inDoubt

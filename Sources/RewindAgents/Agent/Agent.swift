@@ -1,5 +1,6 @@
 import Foundation
 import Rewind
+import Synchronization
 import Tracing
 
 /// A model in a loop with tools, made durable by a ``RunContext``.
@@ -269,24 +270,33 @@ extension Agent {
             }
             let model = agent.model
             let prices = agent.prices
+            let pricedLive = live.map { live in
+                var priced = live.response
+                priced.usage = prices.pricing(priced.usage, model: priced.model)
+                return priced
+            }
             let performed = try await ctx.perform(operation) { _ in
-                let response: ChatResponse
-                if let live {
-                    response = live.response
+                var priced: ChatResponse
+                if let pricedLive {
+                    priced = pricedLive
                 } else {
-                    response = try await model.respond(to: request)
+                    priced = try await model.respond(to: request)
+                    priced.usage = prices.pricing(priced.usage, model: priced.model)
                 }
-                var priced = response
-                priced.usage = prices.pricing(response.usage, model: response.model)
                 return LiveResult(
                     payload: try Payload(encoding: priced), usage: priced.usage,
                     timing: live.map { ($0.startedAt, $0.duration) })
             }
             let response: ChatResponse
-            do {
-                response = try ctx.decode(ChatResponse.self, from: performed.entry)
-            } catch let error as RewindError where error.code == .payloadDecoding {
-                throw AgentError(.invalidResponse, error.message, runID: ctx.runID)
+            if !performed.replayed, let pricedLive, case .value = performed.entry.outcome {
+                // Just recorded from this value: a ChatResponse reads back from its payload unchanged.
+                response = pricedLive
+            } else {
+                do {
+                    response = try ctx.decode(ChatResponse.self, from: performed.entry)
+                } catch let error as RewindError where error.code == .payloadDecoding {
+                    throw AgentError(.invalidResponse, error.message, runID: ctx.runID)
+                }
             }
             let usage = performed.entry.usage ?? response.usage
             inputTokens += usage.inputTokens
@@ -336,19 +346,31 @@ extension Agent {
                 return request
             }
             let performed: [PerformedOperation]
+            // The results of the calls made live, so they need not be read back from their payloads.
+            let liveResults = known.map { _ in LiveValue<ToolResult>() }
             if requests.count == 1 {
                 let (index, tool) = known[0]
                 let call = calls[index]
-                performed = [try await ctx.perform(requests[0]) { info in try await Self.execute(tool, call, info) }]
+                let live = liveResults[0]
+                performed = [
+                    try await ctx.perform(requests[0]) { info in try await Self.execute(tool, call, info, keeping: live)
+                    }
+                ]
             } else {
                 let items = known.map { (call: calls[$0.index], tool: $0.tool) }
                 performed = try await ctx.performConcurrently(requests) { position, info in
-                    try await Self.execute(items[position].tool, items[position].call, info)
+                    try await Self.execute(
+                        items[position].tool, items[position].call, info, keeping: liveResults[position])
                 }
             }
             for (position, operation) in performed.enumerated() {
                 let index = known[position].index
-                let result = try ctx.decode(ToolResult.self, from: operation.entry)
+                let result: ToolResult
+                if !operation.replayed, case .value = operation.entry.outcome, let live = liveResults[position].value {
+                    result = live
+                } else {
+                    result = try ctx.decode(ToolResult.self, from: operation.entry)
+                }
                 results[index] = result
                 toolCallCount += 1
                 agent.meter?.addToolCall(replayed: operation.replayed)
@@ -367,7 +389,7 @@ extension Agent {
         }
 
         private static func execute(
-            _ tool: AnyTool, _ call: ToolCall, _ info: OperationInfo
+            _ tool: AnyTool, _ call: ToolCall, _ info: OperationInfo, keeping live: LiveValue<ToolResult>
         ) async throws
             -> LiveResult
         {
@@ -375,7 +397,20 @@ extension Agent {
             let result = try await ToolCallContext.$current.withValue(context) {
                 try await tool.invoke(arguments: call.arguments)
             }
-            return LiveResult(payload: try Payload(encoding: result))
+            let payload = try Payload(encoding: result)
+            live.value = result
+            return LiveResult(payload: payload)
         }
+    }
+}
+
+/// The value a live operation returned, kept for the caller (a ``ToolResult`` reads back from
+/// its payload unchanged, so decoding the payload again would only cost time).
+final class LiveValue<Value: Sendable>: Sendable {
+    private let storage = Mutex<Value?>(nil)
+
+    var value: Value? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }

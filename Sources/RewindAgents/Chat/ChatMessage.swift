@@ -102,9 +102,13 @@ public struct ToolCall: Sendable, Hashable, Codable {
     }
 
     /// The arguments parsed as JSON, or `nil` when the model wrote something that is not JSON.
-    public var argumentsJSON: JSONValue? {
-        let trimmed = arguments.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty { return [:] }
-        return try? JSONValue(parsing: trimmed)
+    public var argumentsJSON: JSONValue? { Self.parsedArguments(arguments) }
+
+    /// Argument text parsed as JSON: blank text is no arguments (`{}`), text that is not JSON `nil`.
+    static func parsedArguments(_ text: String) -> JSONValue? {
+        // The parser skips the whitespace around a document itself.
+        let isBlank = text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        if isBlank { return [:] }
+        return try? JSONValue(parsing: text)
     }
 }

@@ -83,13 +83,8 @@ public struct AnyTool: Sendable {
     /// Arguments that are not JSON or do not decode, and errors the tool throws, become an
     /// error result for the model; only ``ToolError/fatal(_:)`` and cancellation are thrown.
     public func invoke(arguments: String) async throws -> ToolResult {
-        let trimmed = arguments.trimmingCharacters(in: .whitespacesAndNewlines)
-        let json: JSONValue
-        if trimmed.isEmpty {
-            json = [:]
-        } else if let parsed = try? JSONValue(parsing: trimmed) {
-            json = parsed
-        } else {
+        guard let json = ToolCall.parsedArguments(arguments) else {
+            let trimmed = arguments.trimmingCharacters(in: .whitespacesAndNewlines)
             return ToolResult(
                 content:
                     "Error: the arguments of \(name) are not valid JSON: \(trimmed.prefix(200)). Call it again with a JSON object that matches its schema.",
