@@ -34,13 +34,20 @@ enum PeerWorkload {
             maxIterations: iterations + 2)
     }
 
-    /// Runs the workload for each size and returns, per size, the figures the comparison reads.
-    static func run(sizes: [Int], directory: URL) async throws -> [String: [String: Double]] {
+    /// Runs the workload `repetitions` times for each size (each time on a new file) and
+    /// returns, per size, the median of each figure the comparison reads.
+    static func run(sizes: [Int], repetitions: Int, directory: URL) async throws -> [String: [String: Double]] {
         var results: [String: [String: Double]] = [:]
         // Warm up (first use of statements, encoders, type metadata), as the LangGraph side does.
         _ = try await measure(iterations: 2, directory: directory)
         for iterations in sizes {
-            results[String(iterations)] = try await measure(iterations: iterations, directory: directory)
+            var samples: [[String: Double]] = []
+            for _ in 0..<repetitions { samples.append(try await measure(iterations: iterations, directory: directory)) }
+            var medians = samples[0].keys.reduce(into: [String: Double]()) { medians, key in
+                medians[key] = median(samples.compactMap { $0[key] })
+            }
+            medians["repetitions"] = Double(repetitions)
+            results[String(iterations)] = medians
         }
         return results
     }
@@ -67,10 +74,10 @@ enum PeerWorkload {
             var histories: [Double] = []
             var entryCount = 0
             var messageCount = 0
-            // Like the LangGraph side: the file opened again once, then five measurements each.
+            // Like the LangGraph side: the file opened again once, then three measurements each.
             let store = try SQLiteStore(path: path)
             defer { try? store.close() }
-            for _ in 0..<5 {
+            for _ in 0..<3 {
                 loads.append(
                     try await seconds {
                         let state = try await store.latestState(of: id)

@@ -39,7 +39,9 @@ def main() -> None:
         print(f"{header[0]:>6}  {header[1]:<24} {header[2]:>14} {header[3]:>14}  {header[4]}")
         for n, label, r, l, ratio in rows:
             print(f"{n:>6}  {label:<24} {fmt(r):>14} {fmt(l):>14}  {ratio:.3f} (1/{1 / ratio:,.1f})")
-    print(f"\nLangGraph {langgraph_doc.get('version')} with {langgraph_doc.get('checkpointer')}")
+    reps = {int(v.get("repetitions", 1)) for v in list(rewind.values()) + list(langgraph.values())}
+    print(f"\nLangGraph {langgraph_doc.get('version')} with {langgraph_doc.get('checkpointer')}; "
+          f"medians of {'/'.join(map(str, sorted(reps)))} runs per size and side")
 
 
 if __name__ == "__main__":

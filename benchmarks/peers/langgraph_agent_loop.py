@@ -3,7 +3,10 @@
 Each iteration adds an assistant message with a tool call (~200 bytes) and a tool result
 (~500 bytes), as two graph steps (an "agent" node and a "tools" node), checkpointed after every
 step on a SQLite file. Prints one JSON object: for each N, the time per step, the bytes on disk,
-the time to load the latest state and the time to list the history.
+the time to load the latest state and the time to list the history: for each, the median of
+REPETITIONS runs (default 3), each on a new file.
+
+usage: langgraph_agent_loop.py [SIZES [REPETITIONS]]
 """
 
 import json
@@ -91,7 +94,7 @@ def measure(n: int, directory: str) -> dict:
     connection = sqlite3.connect(path, check_same_thread=False)
     app = build(SqliteSaver(connection))
     load_times, history_times = [], []
-    for _ in range(5):
+    for _ in range(3):
         t = time.perf_counter()
         latest = app.get_state(config)
         load_times.append(time.perf_counter() - t)
@@ -111,11 +114,20 @@ def measure(n: int, directory: str) -> dict:
     }
 
 
+def median_of(samples: list) -> dict:
+    return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
+
+
 def main() -> None:
     sizes = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "10,100,1000").split(",")]
+    repetitions = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     with tempfile.TemporaryDirectory() as directory:
         measure(2, directory)  # warm-up, as the Rewind side does
-        results = {str(n): measure(n, directory) for n in sizes}
+        results = {}
+        for n in sizes:
+            # Each repetition on a new file; the median of each figure, as the Rewind side reports.
+            results[str(n)] = median_of([measure(n, directory) for _ in range(repetitions)])
+            results[str(n)]["repetitions"] = repetitions
     import langgraph  # noqa: F401  (for the version)
     from importlib.metadata import version
 
