@@ -230,7 +230,7 @@ extension Agent {
         private mutating func callModel() async throws -> ChatResponse {
             syncFromStateIfForked()
             let request = ChatRequest(
-                messages: messages, tools: agent.tools.map(\.definition), toolChoice: agent.toolChoice,
+                messages: messages, tools: agent.tools.map { $0.definition }, toolChoice: agent.toolChoice,
                 temperature: agent.temperature, maxTokens: agent.maxTokensPerCall, model: agent.model.modelName)
             let newMessages = JSONValue.array(Array(encoded[sentCount...]))
             let input: JSONValue = [
