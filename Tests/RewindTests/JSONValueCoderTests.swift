@@ -199,4 +199,64 @@ struct JSONValueCoderTests {
         #expect(direct == (try JSONValue(parsing: Self.foundationEncoder().encode(value))))
         #expect(try direct.decode(as: Manual.self) == value)
     }
+
+    class Base: Codable {
+        var id: Int
+        init(id: Int) { self.id = id }
+    }
+
+    final class Derived: Base, @unchecked Sendable {
+        var label: String
+        init(id: Int, label: String) {
+            self.label = label
+            super.init(id: id)
+        }
+        enum Keys: String, CodingKey { case label }
+        required init(from decoder: any Decoder) throws {
+            label = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .label)
+            try super.init(from: decoder.container(keyedBy: Keys.self).superDecoder())
+        }
+        override func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(label, forKey: .label)
+            try super.encode(to: container.superEncoder())
+        }
+    }
+
+    enum Shape: Codable, Equatable {
+        case circle(radius: Double)
+        case labelled(String, Int)
+        case none
+    }
+
+    enum Color: String, Codable, CodingKeyRepresentable { case red, green }
+
+    struct Keyed: Codable, Equatable {
+        var byColor: [Color: Int]
+        var bySize: [Kind: Int]
+        var shapes: [Shape]
+        var maybe: String?
+    }
+
+    @Test func superEncodersEnumsAndDictionaryKeysMatchFoundation() throws {
+        let derived = Derived(id: 7, label: "seven")
+        let direct = try JSONValue(encoding: derived)
+        #expect(direct == (try JSONValue(parsing: Self.foundationEncoder().encode(derived))))
+        let back = try direct.decode(as: Derived.self)
+        #expect(back.id == 7 && back.label == "seven")
+
+        let keyed = Keyed(
+            byColor: [.red: 1, .green: 2], bySize: [.a: 3],
+            shapes: [.circle(radius: 1.5), .labelled("x", 2), .none], maybe: nil)
+        let keyedDirect = try JSONValue(encoding: keyed)
+        #expect(keyedDirect == (try JSONValue(parsing: Self.foundationEncoder().encode(keyed))))
+        #expect(try keyedDirect.decode(as: Keyed.self) == keyed)
+    }
+
+    @Test func aPresentNullIsNilForAnOptionalAndMissingForARequiredValue() throws {
+        #expect(try PayloadCoder.decode(Address.self, from: Data(#"{"street":"s","zip":null}"#.utf8)).zip == nil)
+        #expect(throws: DecodingError.self) {
+            try PayloadCoder.decode(Address.self, from: Data(#"{"street":null}"#.utf8))
+        }
+    }
 }
