@@ -16,11 +16,18 @@ enum PeerWorkload {
     static let queryFiller = String(repeating: "q", count: 60)
     static let resultFiller = String(repeating: "x", count: 460)
 
+    /// `call_000042`, as Python's `f"call_{i:06d}"` (Foundation's `String(format:)` costs
+    /// microseconds, which are not what is measured).
+    static func callID(_ index: Int) -> String {
+        let digits = String(index)
+        return "call_" + String(repeating: "0" as String, count: max(0, 6 - digits.count)) + digits
+    }
+
     static func agent(iterations: Int) -> Agent {
         let model = ScriptedModel(name: "peer-model", keepsRequests: false) { _, index in
             if index >= iterations { return .text("Done after \(index) tool calls.") }
             let arguments: JSONValue = ["query": .string("item \(index) " + queryFiller)]
-            return .toolCalls([ToolCall(id: String(format: "call_%06d", index), name: "lookup", arguments: arguments)])
+            return .toolCalls([ToolCall(id: callID(index), name: "lookup", arguments: arguments)])
         }
         let lookup = AnyTool(
             name: "lookup", description: "Looks an item up.",

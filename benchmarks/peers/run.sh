@@ -4,7 +4,7 @@
 #
 #   benchmarks/peers/run.sh [SIZES]     # SIZES defaults to 10,100,1000
 #
-# Each size runs PEERS_REPETITIONS times (default 3) on each side, each time on a new file, and
+# Each size runs PEERS_REPETITIONS times (default 5) on each side, each time on a new file, and
 # the table shows the medians; PEERS_FORMAT=--markdown prints it as a Markdown table.
 #
 # It creates a Python virtual environment under .build/peers-venv and installs LangGraph and
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes="${1:-10,100,1000}"
-repetitions="${PEERS_REPETITIONS:-3}"
+repetitions="${PEERS_REPETITIONS:-5}"
 venv=.build/peers-venv
 if [ ! -x "$venv/bin/python" ]; then
     echo "== creating $venv and installing LangGraph from PyPI" >&2

@@ -170,7 +170,8 @@ public final class Runtime: Sendable {
     ) async throws -> RunRecord {
         let (stored, created) = try await create(name, input: input, id: id, metadata: metadata, queue: queue)
         if created || stored.status == .pending {
-            launch(stored.id, mode: .resume)
+            // A run created just now is known: its execution need not read it back first.
+            launch(stored.id, mode: .resume, known: created ? stored : nil)
         }
         wakeWorkers()
         return stored
@@ -486,12 +487,12 @@ public final class Runtime: Sendable {
     // MARK: - Execution
 
     @discardableResult
-    func launch(_ id: RunID, mode: ExecutionMode) -> Task<RunRecord, any Error> {
+    func launch(_ id: RunID, mode: ExecutionMode, known: RunRecord? = nil) -> Task<RunRecord, any Error> {
         registry.withLock { contents in
             if let existing = contents.active[id] { return existing.task }
             let task = Task { [self] in
                 defer { _ = registry.withLock { $0.active.removeValue(forKey: id) } }
-                return try await execute(id, mode: mode)
+                return try await execute(id, mode: mode, known: known)
             }
             contents.active[id] = ActiveRun(task: task, context: nil)
             return task
@@ -499,10 +500,10 @@ public final class Runtime: Sendable {
     }
 
     /// Executes a run in its span (`run WORKFLOW`, when tracing is on).
-    private func execute(_ id: RunID, mode: ExecutionMode) async throws -> RunRecord {
+    private func execute(_ id: RunID, mode: ExecutionMode, known: RunRecord?) async throws -> RunRecord {
         let attributes: SpanAttributes = ["rewind.run_id": .string(id.rawValue), "rewind.mode": .string(mode.rawValue)]
         return try await telemetry.withSpan("run", kind: .internal, attributes: attributes) { span in
-            let record = try await executeUntraced(id, mode: mode, span: span)
+            let record = try await executeUntraced(id, mode: mode, known: known, span: span)
             span?.attributes["rewind.status"] = SpanAttribute.string(record.status.rawValue)
             span?.attributes["rewind.journal_length"] = SpanAttribute.int64(Int64(record.journalLength))
             if record.status == .failed, let error = record.error {
@@ -512,8 +513,11 @@ public final class Runtime: Sendable {
         }
     }
 
-    private func executeUntraced(_ id: RunID, mode: ExecutionMode, span: (any Span)?) async throws -> RunRecord {
-        var run = try await store.requireRun(id)
+    private func executeUntraced(
+        _ id: RunID, mode: ExecutionMode, known: RunRecord?, span: (any Span)?
+    ) async throws -> RunRecord {
+        var run: RunRecord
+        if let known { run = known } else { run = try await store.requireRun(id) }
         if let span {
             span.operationName = "run \(run.workflow)"
             span.attributes["rewind.workflow"] = SpanAttribute.string(run.workflow)
@@ -529,10 +533,16 @@ public final class Runtime: Sendable {
         var logger = self.logger
         logger[metadataKey: "rewind.run_id"] = "\(id)"
         logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
-        // A run that is not a fork holds its whole journal: read it without reading the run again.
-        let journal =
-            run.parentRunID == nil
-            ? try await store.ownEntries(of: id, in: 0..<Int.max) : try await store.journal(of: id)
+        // A run that is not a fork holds its whole journal: read it without reading the run again,
+        // and not at all when the lease just taken says it is empty (nobody else can append now).
+        let journal: [JournalEntry]
+        if run.parentRunID != nil {
+            journal = try await store.journal(of: id)
+        } else if run.journalLength == 0 {
+            journal = []
+        } else {
+            journal = try await store.ownEntries(of: id, in: 0..<Int.max)
+        }
         let patches = try await Self.statePatches(of: run, store: store)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: owner, mode: mode, configuration: configuration,
