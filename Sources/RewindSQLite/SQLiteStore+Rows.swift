@@ -106,7 +106,9 @@ enum SQLiteRows {
         return Payload(data: data)
     }
 
-    static func entry(_ row: Row, runID: RunID, _ db: Database) throws -> JournalEntry {
+    /// An entry from the columns of ``entryColumns``; with `decodingState` false its state
+    /// change is left out (`nil`), unless the entry is *started*.
+    static func entry(_ row: Row, runID: RunID, _ db: Database, decodingState: Bool = true) throws -> JournalEntry {
         let seq: Int = row[0]
         var input: Payload?
         if let inline = row[4] as Data? {
@@ -141,7 +143,7 @@ enum SQLiteRows {
         if let inputTokens = row[13] as Int? {
             usage = Usage(inputTokens: inputTokens, outputTokens: row[14] ?? 0, costUSD: row[15], model: row[16])
         }
-        let state = try (row[17] as Data?).map(StateChangeCoding.decode)
+        let state = decodingState || outcome == .started ? try (row[17] as Data?).map(StateChangeCoding.decode) : nil
         return JournalEntry(
             runID: runID, seq: seq, kind: EntryKind(rawValue: row[1]), name: row[2], inputHash: row[3], input: input,
             outcome: outcome, startedAt: date(row[10] as Double), duration: row[11], attempts: row[12], usage: usage,

@@ -192,6 +192,31 @@ extension SQLiteStore {
         }
     }
 
+    /// One read: the position of the last snapshot (recognised by its first bytes, as
+    /// ``latestState(of:)`` does), then the entries, whose state changes are parsed from there on.
+    public func ownEntriesForExecution(of id: RunID) async throws -> [JournalEntry] {
+        try await read(runID: id) { db in
+            let snapshot = try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT seq FROM entries
+                        WHERE run_id = ? AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
+                        ORDER BY seq DESC LIMIT 1
+                        """),
+                arguments: [id.rawValue])
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(SQLiteRows.entryColumns) FROM entries WHERE run_id = ? ORDER BY seq")
+            var entries: [JournalEntry] = []
+            let rows = try Row.fetchCursor(statement, arguments: [id.rawValue])
+            while let row = try rows.next() {
+                let seq: Int = row[0]
+                entries.append(
+                    try SQLiteRows.entry(row, runID: id, db, decodingState: snapshot.map { seq >= $0 } ?? true))
+            }
+            return entries
+        }
+    }
+
     public func requestCancellation(_ id: RunID) async throws {
         try await write(runID: id) { db in
             try db.cachedStatement(sql: "UPDATE runs SET cancel_requested = 1 WHERE id = ?")

@@ -54,6 +54,74 @@ struct ForkOnSQLiteTests {
         await #expect(throws: RewindError.self) { try await store.latestState(of: "missing") }
     }
 
+    /// Counts with a state change per step, then waits for a number.
+    static let countThenWait = Workflow<Int, Int>("count-then-wait") { ctx, count in
+        var sum = 0
+        for index in 0..<count {
+            sum += try await ctx.step("add-\(index)") { index }
+            try ctx.updateState {
+                $0 = ["sum": .int(sum), "history": .array(($0["history"]?.arrayValue ?? []) + [.int(sum)])]
+            }
+        }
+        let extra = try await ctx.waitForSignal("go", as: Int.self)
+        try ctx.updateState { $0["sum"] = .int(sum + extra) }
+        return sum + extra
+    }
+
+    @Test func anExecutionReadsStateChangesOnlyFromTheLastSnapshotOnAndResumesTheSame() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("execution.sqlite")
+        var configuration = Runtime.Configuration()
+        configuration.stateSnapshotInterval = 4
+        let store = try SQLiteStore(path: path)
+        let runtime = Runtime(store: store, configuration: configuration)
+        try await runtime.start(Self.countThenWait, input: 11, id: "run")
+        await runtime.waitForActiveRuns()
+        #expect(try await store.requireRun("run").status == .suspended)
+
+        let whole = try await store.ownEntries(of: "run", in: 0..<Int.max)
+        let forExecution = try await store.ownEntriesForExecution(of: "run")
+        #expect(forExecution.count == whole.count)
+        let lastSnapshot = try #require(
+            whole.lastIndex { entry in
+                if case .snapshot = entry.state { return true }
+                return false
+            })
+        #expect(lastSnapshot > 0)
+        #expect(whole[..<lastSnapshot].contains { $0.state != nil })
+        for (full, read) in zip(whole, forExecution) {
+            var expected = full
+            if full.seq < lastSnapshot { expected.state = nil }
+            #expect(read == expected)
+        }
+
+        // A new process resumes the suspended run over that read: the 11 steps are served, the
+        // signal is taken, and the state and output are what one uninterrupted run gives.
+        let reopened = try SQLiteStore(path: path)
+        let again = Runtime(store: reopened, configuration: configuration)
+        again.register(Self.countThenWait)
+        _ = try await again.signal("run", name: "go", payload: 5, signalID: "go-1")
+        let resumed = try await again.resume("run")
+        #expect(resumed.status == .completed)
+        #expect(try await again.result(of: "run", as: Int.self) == 60)
+        #expect(try await again.replay("run") == .int(60))
+
+        // The same on an in-memory store, which reads every entry whole: the same journal.
+        let memory = InMemoryStore()
+        let reference = Runtime(store: memory, configuration: configuration)
+        try await reference.start(Self.countThenWait, input: 11, id: "run")
+        await reference.waitForActiveRuns()
+        _ = try await reference.signal("run", name: "go", payload: 5, signalID: "go-1")
+        _ = try await reference.resume("run")
+        #expect(try await reopened.latestState(of: "run") == memory.latestState(of: "run"))
+        let referenceEntries = try await memory.ownEntries(of: "run", in: 0..<Int.max)
+        let resumedEntries = try await reopened.ownEntries(of: "run", in: 0..<Int.max)
+        #expect(resumedEntries.map(\.state) == referenceEntries.map(\.state))
+        #expect(resumedEntries.map(\.outcome) == referenceEntries.map(\.outcome))
+        let after = try await reopened.ownEntries(of: "run", in: 0..<Int.max)
+        #expect(Array(after.prefix(whole.count - 1)) == Array(whole.prefix(whole.count - 1)))
+    }
+
     @Test func forksLeaveTheParentByteForByteUnchangedAndStoreOnlyTheirOwnEntries() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("forks.sqlite")

@@ -95,6 +95,10 @@ public struct OperationInfo: Sendable, Hashable {
 /// A recorded outcome handed back to the code, with where it came from.
 public struct PerformedOperation: Sendable {
     /// The journal entry (recorded earlier, or just written).
+    ///
+    /// A served entry recorded before the run's last state snapshot may come without its
+    /// `state` change (see ``RunStore/ownEntriesForExecution(of:)``); read a run's states with
+    /// ``RunStore/state(of:at:)``.
     public var entry: JournalEntry
     /// Whether the outcome was served from the journal rather than executed now.
     public var replayed: Bool

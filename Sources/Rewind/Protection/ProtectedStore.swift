@@ -376,6 +376,12 @@ public final class ProtectedStore: RunStore {
         return try entries.map { try reveal($0, cipher) }
     }
 
+    public func ownEntriesForExecution(of id: RunID) async throws -> [JournalEntry] {
+        let entries = try await base.ownEntriesForExecution(of: id)
+        guard let cipher = try await cipher(for: id, creatingKey: false) else { return entries }
+        return try entries.map { try reveal($0, cipher) }
+    }
+
     public func requestCancellation(_ id: RunID) async throws { try await base.requestCancellation(id) }
 
     public func sendSignal(_ signal: Signal, now: Date) async throws -> Bool {

@@ -470,7 +470,8 @@ public final class Runtime: Sendable {
     ///   when the code asks for more than the recording holds.
     public func replay(_ id: RunID) async throws -> JSONValue {
         let run = try await store.requireRun(id)
-        let journal = try await store.journal(of: id)
+        let journal =
+            run.parentRunID == nil ? try await store.ownEntriesForExecution(of: id) : try await store.journal(of: id)
         let workflow = try workflow(named: run.workflow)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: nil, mode: .replay, configuration: configuration,
@@ -541,7 +542,7 @@ public final class Runtime: Sendable {
         } else if run.journalLength == 0 {
             journal = []
         } else {
-            journal = try await store.ownEntries(of: id, in: 0..<Int.max)
+            journal = try await store.ownEntriesForExecution(of: id)
         }
         let patches = try await Self.statePatches(of: run, store: store)
         let context = RunContext(

@@ -54,6 +54,15 @@ public protocol RunStore: Sendable {
     /// The entries written for this run itself (not a fork's shared prefix), with `seq` in `range`.
     func ownEntries(of id: RunID, in range: Range<Int>) async throws -> [JournalEntry]
 
+    /// All the entries written for this run itself, as an execution of the run reads them: the
+    /// state changes of the entries before the last snapshot may be left out (`nil`), since an
+    /// execution rebuilds its state by running again and only looks at the changes from the
+    /// last snapshot on (and at those of *started* entries, which are always returned).
+    ///
+    /// The default returns every entry whole (``ownEntries(of:in:)``); a store can skip parsing
+    /// the earlier changes, which are most of a long journal's bytes.
+    func ownEntriesForExecution(of id: RunID) async throws -> [JournalEntry]
+
     /// Asks a running run to stop at its next journaled point.
     func requestCancellation(_ id: RunID) async throws
 
@@ -157,6 +166,10 @@ extension RunStore {
     }
 
     public func recordExecution(_ execution: ExecutionRecord) async throws {}
+
+    public func ownEntriesForExecution(of id: RunID) async throws -> [JournalEntry] {
+        try await ownEntries(of: id, in: 0..<Int.max)
+    }
 
     public func claimDueRuns(_ request: ClaimRequest) async throws -> [RunRecord] {
         guard request.limit > 0 else { return [] }
