@@ -193,43 +193,26 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let codingPath: [any CodingKey]
     let storage: EncodingStorage
 
-    mutating func encodeNil(forKey key: Key) throws { storage.setMember(key.stringValue, .null) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { storage.setMember(key.stringValue, .bool(value)) }
-    mutating func encode(_ value: String, forKey key: Key) throws {
-        storage.setMember(key.stringValue, .string(value))
+    private func put(_ value: JSONValue, _ key: Key) { storage.setMember(key.stringValue, value) }
+    private func number(_ value: some BinaryFloatingPoint & CustomStringConvertible, _ key: Key) throws -> JSONValue {
+        try JSONValueEncoder.number(value, codingPath: codingPath + [key])
     }
-    mutating func encode(_ value: Double, forKey key: Key) throws {
-        storage.setMember(key.stringValue, try JSONValueEncoder.number(value, codingPath: codingPath + [key]))
-    }
-    mutating func encode(_ value: Float, forKey key: Key) throws {
-        storage.setMember(key.stringValue, try JSONValueEncoder.number(value, codingPath: codingPath + [key]))
-    }
-    mutating func encode(_ value: Int, forKey key: Key) throws { storage.setMember(key.stringValue, .int(value)) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { storage.setMember(key.stringValue, .int(Int(value))) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws {
-        storage.setMember(key.stringValue, .int(Int(value)))
-    }
-    mutating func encode(_ value: Int32, forKey key: Key) throws {
-        storage.setMember(key.stringValue, .int(Int(value)))
-    }
-    mutating func encode(_ value: Int64, forKey key: Key) throws {
-        storage.setMember(key.stringValue, try JSONValueEncoder.integer(value))
-    }
-    mutating func encode(_ value: UInt, forKey key: Key) throws {
-        storage.setMember(key.stringValue, try JSONValueEncoder.integer(value))
-    }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws {
-        storage.setMember(key.stringValue, .int(Int(value)))
-    }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws {
-        storage.setMember(key.stringValue, .int(Int(value)))
-    }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws {
-        storage.setMember(key.stringValue, .int(Int(value)))
-    }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws {
-        storage.setMember(key.stringValue, try JSONValueEncoder.integer(value))
-    }
+
+    mutating func encodeNil(forKey key: Key) throws { put(.null, key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { put(.bool(value), key) }
+    mutating func encode(_ value: String, forKey key: Key) throws { put(.string(value), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { put(try number(value, key), key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { put(try number(value, key), key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { put(.int(value), key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { put(.int(Int(value)), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { put(.int(Int(value)), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { put(.int(Int(value)), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { put(try JSONValueEncoder.integer(value), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { put(try JSONValueEncoder.integer(value), key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { put(.int(Int(value)), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { put(.int(Int(value)), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { put(.int(Int(value)), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { put(try JSONValueEncoder.integer(value), key) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         storage.setMember(key.stringValue, try JSONValueEncoder.encodeNested(value, codingPath: codingPath + [key]))
     }
@@ -255,32 +238,42 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-private struct UnkeyedContainer: UnkeyedEncodingContainer {
+/// The primitive `encode` overloads of the unkeyed and the single-value container, written
+/// once: each container says where a value goes (`put`) and its coding path (for errors).
+private protocol PrimitiveEncoding {
+    /// The coding path of the value written next.
+    var nextPath: [any CodingKey] { get }
+    func put(_ value: JSONValue)
+}
+
+extension PrimitiveEncoding {
+    mutating func encodeNil() throws { put(.null) }
+    mutating func encode(_ value: Bool) throws { put(.bool(value)) }
+    mutating func encode(_ value: String) throws { put(.string(value)) }
+    mutating func encode(_ value: Double) throws { put(try JSONValueEncoder.number(value, codingPath: nextPath)) }
+    mutating func encode(_ value: Float) throws { put(try JSONValueEncoder.number(value, codingPath: nextPath)) }
+    mutating func encode(_ value: Int) throws { put(.int(value)) }
+    mutating func encode(_ value: Int8) throws { put(.int(Int(value))) }
+    mutating func encode(_ value: Int16) throws { put(.int(Int(value))) }
+    mutating func encode(_ value: Int32) throws { put(.int(Int(value))) }
+    mutating func encode(_ value: Int64) throws { put(try JSONValueEncoder.integer(value)) }
+    mutating func encode(_ value: UInt) throws { put(try JSONValueEncoder.integer(value)) }
+    mutating func encode(_ value: UInt8) throws { put(.int(Int(value))) }
+    mutating func encode(_ value: UInt16) throws { put(.int(Int(value))) }
+    mutating func encode(_ value: UInt32) throws { put(.int(Int(value))) }
+    mutating func encode(_ value: UInt64) throws { put(try JSONValueEncoder.integer(value)) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        put(try JSONValueEncoder.encodeNested(value, codingPath: nextPath))
+    }
+}
+
+private struct UnkeyedContainer: UnkeyedEncodingContainer, PrimitiveEncoding {
     let codingPath: [any CodingKey]
     let storage: EncodingStorage
     var count: Int { storage.elementCount }
 
-    private func append(_ value: JSONValue) { _ = storage.appendElement(value) }
-    private var nextPath: [any CodingKey] { codingPath + [AnyKey(index: count)] }
-
-    mutating func encodeNil() throws { append(.null) }
-    mutating func encode(_ value: Bool) throws { append(.bool(value)) }
-    mutating func encode(_ value: String) throws { append(.string(value)) }
-    mutating func encode(_ value: Double) throws { append(try JSONValueEncoder.number(value, codingPath: nextPath)) }
-    mutating func encode(_ value: Float) throws { append(try JSONValueEncoder.number(value, codingPath: nextPath)) }
-    mutating func encode(_ value: Int) throws { append(.int(value)) }
-    mutating func encode(_ value: Int8) throws { append(.int(Int(value))) }
-    mutating func encode(_ value: Int16) throws { append(.int(Int(value))) }
-    mutating func encode(_ value: Int32) throws { append(.int(Int(value))) }
-    mutating func encode(_ value: Int64) throws { append(try JSONValueEncoder.integer(value)) }
-    mutating func encode(_ value: UInt) throws { append(try JSONValueEncoder.integer(value)) }
-    mutating func encode(_ value: UInt8) throws { append(.int(Int(value))) }
-    mutating func encode(_ value: UInt16) throws { append(.int(Int(value))) }
-    mutating func encode(_ value: UInt32) throws { append(.int(Int(value))) }
-    mutating func encode(_ value: UInt64) throws { append(try JSONValueEncoder.integer(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws {
-        append(try JSONValueEncoder.encodeNested(value, codingPath: nextPath))
-    }
+    func put(_ value: JSONValue) { _ = storage.appendElement(value) }
+    var nextPath: [any CodingKey] { codingPath + [AnyKey(index: count)] }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type
@@ -303,30 +296,12 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     }
 }
 
-private struct SingleContainer: SingleValueEncodingContainer {
+private struct SingleContainer: SingleValueEncodingContainer, PrimitiveEncoding {
     let codingPath: [any CodingKey]
     let storage: EncodingStorage
 
-    private func set(_ value: JSONValue) { storage.content = .single(value) }
-
-    mutating func encodeNil() throws { set(.null) }
-    mutating func encode(_ value: Bool) throws { set(.bool(value)) }
-    mutating func encode(_ value: String) throws { set(.string(value)) }
-    mutating func encode(_ value: Double) throws { set(try JSONValueEncoder.number(value, codingPath: codingPath)) }
-    mutating func encode(_ value: Float) throws { set(try JSONValueEncoder.number(value, codingPath: codingPath)) }
-    mutating func encode(_ value: Int) throws { set(.int(value)) }
-    mutating func encode(_ value: Int8) throws { set(.int(Int(value))) }
-    mutating func encode(_ value: Int16) throws { set(.int(Int(value))) }
-    mutating func encode(_ value: Int32) throws { set(.int(Int(value))) }
-    mutating func encode(_ value: Int64) throws { set(try JSONValueEncoder.integer(value)) }
-    mutating func encode(_ value: UInt) throws { set(try JSONValueEncoder.integer(value)) }
-    mutating func encode(_ value: UInt8) throws { set(.int(Int(value))) }
-    mutating func encode(_ value: UInt16) throws { set(.int(Int(value))) }
-    mutating func encode(_ value: UInt32) throws { set(.int(Int(value))) }
-    mutating func encode(_ value: UInt64) throws { set(try JSONValueEncoder.integer(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws {
-        set(try JSONValueEncoder.encodeNested(value, codingPath: codingPath))
-    }
+    func put(_ value: JSONValue) { storage.content = .single(value) }
+    var nextPath: [any CodingKey] { codingPath }
 }
 
 /// A coding key for array indices and `super`.
