@@ -61,6 +61,18 @@ struct JSONValueCoderTests {
         return encoder
     }
 
+    @Test func payloadsAreFoundationsBytes() throws {
+        // Integers beyond Int, Decimals and -0.0 are written by Foundation itself.
+        #expect(try PayloadCoder.encode(Self.sample) == Self.foundationEncoder().encode(Self.sample))
+        var fitting = Self.sample
+        fitting.uint64 = 1 << 40
+        fitting.list = [1, 2.5, 1e16]
+        #expect(try PayloadCoder.encode(fitting) == Self.foundationEncoder().encode(fitting))
+        let manual = Manual(name: "n", tags: ["a", "b"], inner: Address(street: "s", zip: 2))
+        #expect(try PayloadCoder.encode(manual) == Self.foundationEncoder().encode(manual))
+        #expect(try PayloadCoder.decode([Double].self, from: PayloadCoder.encode([-0.0]))[0].sign == .minus)
+    }
+
     @Test func encodingGivesTheTreeFoundationsTextParsesTo() throws {
         let viaText = try JSONValue(parsing: Self.foundationEncoder().encode(Self.sample))
         let direct = try JSONValue(encoding: Self.sample)

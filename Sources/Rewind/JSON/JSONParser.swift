@@ -237,7 +237,8 @@ struct JSONParser {
         }
         guard index > digitsStart else { throw failure("invalid value") }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        if isInteger, let value = Int(text) { return .int(value) }
+        // `-0` keeps its sign as a Double (an Int has none), as `JSONDecoder` reads it.
+        if isInteger, let value = Int(text), value != 0 || bytes[start] != UInt8(ascii: "-") { return .int(value) }
         guard let value = Double(text) else { throw failure("invalid number") }
         return .double(value)
     }

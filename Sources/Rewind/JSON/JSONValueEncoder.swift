@@ -10,9 +10,10 @@ import Foundation
 /// depend on which of the two produced them; this one is several times faster because it
 /// neither writes nor parses text.
 ///
-/// An integer beyond `Int` and a `Decimal` are the values it does not encode: their digits
-/// would be lost in a ``JSONValue``, so it throws ``JSONValueDecoder/NeedsText`` and
-/// ``PayloadCoder`` writes that payload with `JSONEncoder` instead.
+/// An integer beyond `Int`, a `Decimal` and a negative zero are the values it does not encode:
+/// their digits (or sign) would be lost in a ``JSONValue``, so it throws
+/// ``JSONValueDecoder/NeedsText`` and ``PayloadCoder`` writes that payload with `JSONEncoder`
+/// instead.
 struct JSONValueEncoder {
     /// Encodes a value; throws `EncodingError` as `JSONEncoder` does.
     static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
@@ -82,6 +83,8 @@ struct JSONValueEncoder {
                     codingPath: codingPath(), debugDescription: "Unable to encode \(F.self).\(value) directly in JSON.")
             )
         }
+        // `-0` would read back as the integer 0: Foundation's text keeps the sign in a payload.
+        if value == 0, value.sign == .minus { throw JSONValueDecoder.NeedsText() }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         return parsedNumber(text)
