@@ -107,9 +107,6 @@ public final class SQLiteStore: RunStore {
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             }
             try SQLiteSchema.migrator().migrate(pool)
-            // Opens the first reading connection now (SQLite reads the schema when a connection
-            // first prepares a statement): the store's first read does not pay for it.
-            try pool.read { db in _ = try db.tableExists("runs") }
             return pool
         }
         committer = GroupCommitter(pool: pool)
