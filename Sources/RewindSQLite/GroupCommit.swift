@@ -39,7 +39,7 @@ final class GroupCommitter: Sendable {
             return true
         }
         if direct {
-            let result = Result { try pool.writeWithoutTransaction { db in try SQLiteTransaction.run(db, work) } }
+            let result = Result { try SQLiteTransaction.write(pool, work) }
             flush()  // appends that arrived meanwhile, if any; ends the flushing state
             return try result.get()
         }
@@ -69,25 +69,23 @@ final class GroupCommitter: Sendable {
             if batch.isEmpty { return }
             var results = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             do {
-                try pool.writeWithoutTransaction { db in
-                    try SQLiteTransaction.run(db) { db in
-                        if batch.count == 1 {
-                            try batch[0].work(db)
-                            return
+                try SQLiteTransaction.write(pool) { db in
+                    if batch.count == 1 {
+                        try batch[0].work(db)
+                        return
+                    }
+                    let savepoint = try db.cachedStatement(sql: "SAVEPOINT rewind_append")
+                    let release = try db.cachedStatement(sql: "RELEASE rewind_append")
+                    let rollback = try db.cachedStatement(sql: "ROLLBACK TO rewind_append")
+                    for (index, pending) in batch.enumerated() {
+                        try savepoint.execute()
+                        do {
+                            try pending.work(db)
+                        } catch {
+                            results[index] = .failure(error)
+                            try rollback.execute()
                         }
-                        let savepoint = try db.cachedStatement(sql: "SAVEPOINT rewind_append")
-                        let release = try db.cachedStatement(sql: "RELEASE rewind_append")
-                        let rollback = try db.cachedStatement(sql: "ROLLBACK TO rewind_append")
-                        for (index, pending) in batch.enumerated() {
-                            try savepoint.execute()
-                            do {
-                                try pending.work(db)
-                            } catch {
-                                results[index] = .failure(error)
-                                try rollback.execute()
-                            }
-                            try release.execute()
-                        }
+                        try release.execute()
                     }
                 }
             } catch {
@@ -106,7 +104,12 @@ final class GroupCommitter: Sendable {
 /// (GRDB's `write` prepares them again for every transaction, which costs as much as a small
 /// append's own statements).
 enum SQLiteTransaction {
-    static func run<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+    /// Runs `body` in a write transaction on the pool's writer, on the calling thread.
+    static func write<T>(_ pool: DatabasePool, _ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in try run(db, body) }
+    }
+
+    private static func run<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
         try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
         do {
             let result = try body(db)

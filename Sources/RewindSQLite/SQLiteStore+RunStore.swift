@@ -179,43 +179,44 @@ extension SQLiteStore {
         let lower = Int64(clamping: range.lowerBound)
         let upper = Int64(clamping: range.upperBound)
         return try await read(runID: id) { db in
-            let statement = try db.cachedStatement(
-                sql:
-                    "SELECT \(SQLiteRows.entryColumns) FROM entries WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq"
-            )
-            var entries: [JournalEntry] = []
-            let rows = try Row.fetchCursor(statement, arguments: [id.rawValue, lower, upper])
-            while let row = try rows.next() {
-                entries.append(try SQLiteRows.entry(row, runID: id, db))
-            }
-            return entries
+            try Self.fetchEntries(of: id, from: lower, to: upper, decodingStatesFrom: nil, db)
         }
     }
 
-    /// One read: the position of the last snapshot (recognised by its first bytes, as
-    /// ``latestState(of:)`` does), then the entries, whose state changes are parsed from there on.
+    /// One read: the position of the last snapshot, then the entries, whose state changes are
+    /// parsed from there on.
     public func ownEntriesForExecution(of id: RunID) async throws -> [JournalEntry] {
         try await read(runID: id) { db in
             let snapshot = try Int.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT seq FROM entries
-                        WHERE run_id = ? AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
-                        ORDER BY seq DESC LIMIT 1
-                        """),
-                arguments: [id.rawValue])
-            let statement = try db.cachedStatement(
-                sql: "SELECT \(SQLiteRows.entryColumns) FROM entries WHERE run_id = ? ORDER BY seq")
-            var entries: [JournalEntry] = []
-            let rows = try Row.fetchCursor(statement, arguments: [id.rawValue])
-            while let row = try rows.next() {
-                let seq: Int = row[0]
-                entries.append(
-                    try SQLiteRows.entry(row, runID: id, db, decodingState: snapshot.map { seq >= $0 } ?? true))
-            }
-            return entries
+                db.cachedStatement(sql: Self.lastSnapshotSQL), arguments: [id.rawValue, Int64.max])
+            return try Self.fetchEntries(of: id, from: 0, to: .max, decodingStatesFrom: snapshot, db)
         }
     }
+
+    /// The run's entries with `seq` in `lower..<upper`, oldest first, with their state changes
+    /// parsed from `first` on (all of them when it is `nil`).
+    private static func fetchEntries(
+        of id: RunID, from lower: Int64, to upper: Int64, decodingStatesFrom first: Int?, _ db: Database
+    ) throws -> [JournalEntry] {
+        let statement = try db.cachedStatement(
+            sql: "SELECT \(SQLiteRows.entryColumns) FROM entries WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq"
+        )
+        var entries: [JournalEntry] = []
+        let rows = try Row.fetchCursor(statement, arguments: [id.rawValue, lower, upper])
+        while let row = try rows.next() {
+            let seq: Int = row[0]
+            entries.append(try SQLiteRows.entry(row, runID: id, db, decodingState: first.map { seq >= $0 } ?? true))
+        }
+        return entries
+    }
+
+    /// The position of a run's last snapshot at or before a position (`?1` the run, `?2` the
+    /// position): the latest entry whose state change starts as `StateChangeCoding` writes a snapshot.
+    static let lastSnapshotSQL = """
+        SELECT seq FROM entries
+        WHERE run_id = ?1 AND seq <= ?2 AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
+        ORDER BY seq DESC LIMIT 1
+        """
 
     public func requestCancellation(_ id: RunID) async throws {
         try await write(runID: id) { db in

@@ -42,22 +42,18 @@ extension SQLiteStore {
         return state
     }
 
+    /// A run's state changes from its last snapshot at or before `?2` up to `?2`.
+    private static let stateChangesSQL = """
+        SELECT seq, state FROM entries
+        WHERE run_id = ?1 AND seq <= ?2 AND state IS NOT NULL
+          AND seq >= COALESCE((\(lastSnapshotSQL)), 0)
+        ORDER BY seq
+        """
+
     private static func ownStateChanges(
         of id: RunID, through seq: Int, _ db: Database
     ) throws -> [(seq: Int, change: StateChange)] {
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT seq, state FROM entries
-                    WHERE run_id = ?1 AND seq <= ?2 AND state IS NOT NULL
-                      AND seq >= COALESCE((
-                          SELECT seq FROM entries
-                          WHERE run_id = ?1 AND seq <= ?2 AND substr(state, 1, 12) = CAST('{"snapshot":' AS BLOB)
-                          ORDER BY seq DESC LIMIT 1
-                      ), 0)
-                    ORDER BY seq
-                    """),
-            arguments: [id.rawValue, seq])
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: stateChangesSQL), arguments: [id.rawValue, seq])
         var changes: [(seq: Int, change: StateChange)] = []
         while let row = try rows.next() {
             changes.append((row[0] as Int, try StateChangeCoding.decode(row[1] as Data)))

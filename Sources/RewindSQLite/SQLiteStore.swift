@@ -213,7 +213,7 @@ public final class SQLiteStore: RunStore {
     /// the writer's dispatch queue and back, which costs more than the transaction itself.
     func write<T: Sendable>(runID: RunID? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try Self.now { try pool.writeWithoutTransaction { db in try SQLiteTransaction.run(db, body) } }
+            return try SQLiteTransaction.write(pool, body)
         } catch let error as DatabaseError {
             throw Self.rewindError(error, path: path, runID: runID)
         }

@@ -102,7 +102,7 @@ let usage = """
     usage: rewind-bench [--quick] [--only KEY,...] [--repetitions N] [--list] [--peer-workload N,...]
       --quick           fewer and smaller repetitions (CI smoke run)
       --only KEY,...    measure only these keys
-      --repetitions N   repetitions per key (default 5, quick 2; with --peer-workload, per size: default 3)
+      --repetitions N   repetitions per key, or per size with --peer-workload (default 5, quick 2)
       --list            list the keys and what they measure
       --peer-workload N,...
                         run only the peer benchmark's agent-loop workload (benchmarks/peers/)
@@ -129,7 +129,7 @@ if let sizes = options.peerWorkload {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewind-peer-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let results = try await PeerWorkload.run(sizes: sizes, repetitions: options.repetitions ?? 3, directory: directory)
+    let results = try await PeerWorkload.run(sizes: sizes, repetitions: options.repetitions ?? 5, directory: directory)
     let output: [String: Any] = [
         "system": "rewind", "optimized": Machine.isOptimized, "store": "SQLite (WAL, synchronous=NORMAL)",
         "results": results,

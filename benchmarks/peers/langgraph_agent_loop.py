@@ -4,7 +4,7 @@ Each iteration adds an assistant message with a tool call (~200 bytes) and a too
 (~500 bytes), as two graph steps (an "agent" node and a "tools" node), checkpointed after every
 step on a SQLite file. Prints one JSON object: for each N, the time per step, the bytes on disk,
 the time to load the latest state and the time to list the history: for each, the median of
-REPETITIONS runs (default 3), each on a new file.
+REPETITIONS runs (default 5), each on a new file.
 
 usage: langgraph_agent_loop.py [SIZES [REPETITIONS]]
 """
@@ -120,7 +120,7 @@ def median_of(samples: list) -> dict:
 
 def main() -> None:
     sizes = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "10,100,1000").split(",")]
-    repetitions = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    repetitions = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     with tempfile.TemporaryDirectory() as directory:
         measure(2, directory)  # warm-up, as the Rewind side does
         results = {}

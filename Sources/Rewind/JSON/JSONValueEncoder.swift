@@ -5,8 +5,8 @@ import Foundation
 /// The result is exactly what Foundation's `JSONEncoder` (with ``PayloadCoder``'s settings)
 /// writes, parsed back by ``JSONValue/init(parsing:)-(Data)``: the same numbers (a `Double`
 /// is written as its shortest description, `3.0` as `3`), `Data` as Base64, `URL` as its
-/// absolute string, `Decimal` as a number, dates as their seconds since 2001, and the same
-/// errors for values JSON cannot hold. Recorded payloads and input hashes therefore do not
+/// absolute string, dates as their seconds since 2001, and the same errors for values JSON
+/// cannot hold. Recorded payloads and input hashes therefore do not
 /// depend on which of the two produced them; this one is several times faster because it
 /// neither writes nor parses text.
 ///

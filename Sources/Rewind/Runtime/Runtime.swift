@@ -470,8 +470,7 @@ public final class Runtime: Sendable {
     ///   when the code asks for more than the recording holds.
     public func replay(_ id: RunID) async throws -> JSONValue {
         let run = try await store.requireRun(id)
-        let journal =
-            run.parentRunID == nil ? try await store.ownEntriesForExecution(of: id) : try await store.journal(of: id)
+        let journal = try await Self.executionJournal(of: run, store: store)
         let workflow = try workflow(named: run.workflow)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: nil, mode: .replay, configuration: configuration,
@@ -534,16 +533,7 @@ public final class Runtime: Sendable {
         var logger = self.logger
         logger[metadataKey: "rewind.run_id"] = "\(id)"
         logger[metadataKey: "rewind.workflow"] = "\(run.workflow)"
-        // A run that is not a fork holds its whole journal: read it without reading the run again,
-        // and not at all when the lease just taken says it is empty (nobody else can append now).
-        let journal: [JournalEntry]
-        if run.parentRunID != nil {
-            journal = try await store.journal(of: id)
-        } else if run.journalLength == 0 {
-            journal = []
-        } else {
-            journal = try await store.ownEntriesForExecution(of: id)
-        }
+        let journal = try await Self.executionJournal(of: run, store: store)
         let patches = try await Self.statePatches(of: run, store: store)
         let context = RunContext(
             run: run, journal: journal, store: store, leaseOwner: owner, mode: mode, configuration: configuration,
@@ -631,6 +621,15 @@ public final class Runtime: Sendable {
                 "Taking over a run whose process is gone", metadata: ["rewind.previous_owner": "\(held.owner)"])
             return try await store.acquire(id, lease: lease, now: now, force: true)
         }
+    }
+
+    /// The journal an execution of `run` serves: a fork's through its parents; a run's own without
+    /// reading the run again and without the state changes an execution does not need
+    /// (``RunStore/ownEntriesForExecution(of:)``), and none read when the record says it is empty.
+    static func executionJournal(of run: RunRecord, store: any RunStore) async throws -> [JournalEntry] {
+        if run.parentRunID != nil { return try await store.journal(of: run.id) }
+        if run.journalLength == 0 { return [] }
+        return try await store.ownEntriesForExecution(of: run.id)
     }
 
     /// The state patches a run's execution applies: its own at its fork point, and those of the
